@@ -123,7 +123,7 @@ type header struct{ bytes.Buffer }
 func (h *header) u32(v uint32) *header { binary.Write(h, binary.LittleEndian, v); return h }
 func (h *header) u64(v uint64) *header { binary.Write(h, binary.LittleEndian, v); return h }
 func (h *header) str(s string) *header { h.u64(uint64(len(s))); h.WriteString(s); return h }
-func (h *header) padded() []byte { return append(h.Bytes(), make([]byte, 96)...) }
+func (h *header) padded() []byte       { return append(h.Bytes(), make([]byte, 96)...) }
 
 func start(nt, nkv uint64) *header {
 	h := &header{}
