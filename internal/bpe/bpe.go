@@ -1,0 +1,314 @@
+// Package bpe is a byte-level BPE tokenizer with the Llama 3 pre-tokenizer
+// split: Llama 3, and so BitNet b1.58 2B4T.
+//
+// A Tokenizer is built from plain data (New) or from a Hugging Face
+// tokenizer.json (ParseJSON). Encoding cuts the text around added tokens
+// (special tokens such as <|eot_id|>), splits the rest with the Llama 3
+// pattern, looks each piece up whole in the vocabulary and, when that fails,
+// merges its bytes by merge rank. A Tokenizer is safe for concurrent use.
+package bpe
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unsafe"
+)
+
+// TokenType is the kind of a token, with llama.cpp's numbering
+// (tokenizer.ggml.token_type).
+type TokenType int32
+
+// Token types.
+const (
+	TypeUndefined   TokenType = 0
+	TypeNormal      TokenType = 1
+	TypeUnknown     TokenType = 2
+	TypeControl     TokenType = 3 // special tokens: <|begin_of_text|>, <|eot_id|>, ...
+	TypeUserDefined TokenType = 4 // added tokens that are not special
+	TypeUnused      TokenType = 5
+	TypeByte        TokenType = 6
+)
+
+// rawText reports whether tokens of this type hold their text as is rather
+// than in GPT-2 byte-to-unicode form. These are the added tokens, which
+// encoding matches in the text before the split.
+func (t TokenType) rawText() bool { return t == TypeControl || t == TypeUserDefined }
+
+// ErrUnsupported is wrapped by errors about valid tokenizer data that this
+// package cannot run (another model type or pre-tokenizer split).
+var ErrUnsupported = errors.New("unsupported tokenizer")
+
+// Config is the data a Tokenizer is built from.
+type Config struct {
+	// Tokens holds the text of each token, indexed by id. Control and
+	// user-defined tokens hold their text as is; all others are in GPT-2
+	// byte-to-unicode form ("Ġthe" for " the"). A token that is not in that
+	// form is taken as is.
+	Tokens []string
+	// Types holds the type of each token; nil means all are normal.
+	Types []TokenType
+	// Merges lists the merges by rank, lowest first, each "A B" (two token
+	// texts in GPT-2 form separated by one space). MergePairs is the same
+	// with the two halves apart; both may be given, Merges ranking first.
+	// A merge whose halves or result are not tokens is ignored.
+	Merges     []string
+	MergePairs [][2]string
+	// IgnoreMerges makes a piece that is a token by itself encode as that
+	// token, without merging its bytes (Hugging Face's ignore_merges, and
+	// llama.cpp's Llama 3 behaviour).
+	IgnoreMerges bool
+}
+
+// Tokenizer is a byte-level BPE tokenizer. It is safe for concurrent use.
+type Tokenizer struct {
+	text  string   // the bytes of all tokens, back to back
+	offs  []uint32 // token i is text[offs[i]:offs[i+1]]
+	types []TokenType
+
+	vocab        map[string]int32 // bytes → id, for the tokens BPE may produce
+	byteID       [256]int32       // the token of each single byte, or -1
+	pairs        pairTable
+	ignoreMerges bool
+
+	added    matcher // all added tokens (Encode)
+	userDef  matcher // user-defined added tokens only (EncodeOrdinary)
+	hasAdded bool
+}
+
+// New builds a Tokenizer from cfg.
+func New(cfg Config) (*Tokenizer, error) {
+	n := len(cfg.Tokens)
+	if n == 0 {
+		return nil, errors.New("no tokens")
+	}
+	if n >= 1<<31-1 {
+		return nil, fmt.Errorf("%d tokens: too many", n)
+	}
+	if cfg.Types != nil && len(cfg.Types) != n {
+		return nil, fmt.Errorf("%d token types for %d tokens", len(cfg.Types), n)
+	}
+	t := &Tokenizer{
+		offs:         make([]uint32, n+1),
+		types:        make([]TokenType, n),
+		vocab:        make(map[string]int32, n),
+		ignoreMerges: cfg.IgnoreMerges,
+	}
+	size := 0
+	for _, s := range cfg.Tokens {
+		size += len(s)
+	}
+	if size >= 1<<32 {
+		return nil, errors.New("token text too long")
+	}
+	buf := make([]byte, 0, size)
+	for i, s := range cfg.Tokens {
+		typ := TypeNormal
+		if cfg.Types != nil {
+			typ = cfg.Types[i]
+			if typ < TypeUndefined || typ > TypeByte {
+				return nil, fmt.Errorf("token %d: unknown type %d", i, typ)
+			}
+		}
+		t.types[i] = typ
+		ok := false
+		if !typ.rawText() {
+			buf, ok = appendDecoded(buf, s)
+		}
+		if !ok {
+			buf = append(buf, s...)
+		}
+		t.offs[i+1] = uint32(len(buf))
+	}
+	t.text = unsafe.String(unsafe.SliceData(buf), len(buf))
+	if len(buf) == 0 {
+		t.text = ""
+	}
+
+	for i := range t.byteID {
+		t.byteID[i] = -1
+	}
+	var added, userDef []int32
+	for i := n - 1; i >= 0; i-- { // the lowest id wins a duplicate
+		s := t.token(int32(i))
+		switch {
+		case t.types[i].rawText():
+			if s != "" {
+				added = append(added, int32(i))
+				if t.types[i] == TypeUserDefined {
+					userDef = append(userDef, int32(i))
+				}
+			}
+		case s != "":
+			t.vocab[s] = int32(i)
+			if len(s) == 1 {
+				t.byteID[s[0]] = int32(i)
+			}
+		}
+	}
+	t.added = newMatcher(t, added)
+	t.userDef = newMatcher(t, userDef)
+	t.hasAdded = len(added) > 0
+
+	if err := t.addMerges(cfg); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// token returns the bytes of token id, which must be in range.
+func (t *Tokenizer) token(id int32) string { return t.text[t.offs[id]:t.offs[id+1]] }
+
+func (t *Tokenizer) addMerges(cfg Config) error {
+	t.pairs = newPairTable(len(cfg.Merges) + len(cfg.MergePairs))
+	var scratch []byte
+	lookup := func(s string) int32 {
+		var ok bool
+		scratch, ok = appendDecoded(scratch[:0], s)
+		if !ok {
+			scratch = append(scratch[:0], s...)
+		}
+		id, found := t.vocab[string(scratch)]
+		if !found {
+			return -1
+		}
+		return id
+	}
+	rank := uint64(0)
+	add := func(a, b string) {
+		ia, ib := lookup(a), lookup(b)
+		if ia < 0 || ib < 0 {
+			return
+		}
+		scratch = append(append(scratch[:0], t.token(ia)...), t.token(ib)...)
+		m, ok := t.vocab[string(scratch)]
+		if !ok {
+			return
+		}
+		t.pairs.add(ia, ib, rank<<32|uint64(uint32(m)))
+	}
+	for i, m := range cfg.Merges {
+		sp := -1
+		if len(m) > 1 {
+			sp = strings.IndexByte(m[1:], ' ') + 1
+		}
+		if sp <= 0 || sp == len(m)-1 {
+			return fmt.Errorf("merge %d (%q): not two tokens separated by a space", i, m)
+		}
+		add(m[:sp], m[sp+1:])
+		rank++
+	}
+	for i, m := range cfg.MergePairs {
+		if m[0] == "" || m[1] == "" {
+			return fmt.Errorf("merge %d (%q): empty token", len(cfg.Merges)+i, m)
+		}
+		add(m[0], m[1])
+		rank++
+	}
+	return nil
+}
+
+// NumTokens returns the number of tokens (the vocabulary size).
+func (t *Tokenizer) NumTokens() int { return len(t.types) }
+
+// Token returns the bytes of token id, or "" if id is out of range.
+func (t *Tokenizer) Token(id int) string {
+	if id < 0 || id >= len(t.types) {
+		return ""
+	}
+	return t.token(int32(id))
+}
+
+// Type returns the type of token id, or TypeUndefined if id is out of range.
+func (t *Tokenizer) Type(id int) TokenType {
+	if id < 0 || id >= len(t.types) {
+		return TypeUndefined
+	}
+	return t.types[id]
+}
+
+// Find returns the id of the token whose bytes are s, searching the tokens
+// that BPE produces first and then the added tokens, and false if there is
+// none.
+func (t *Tokenizer) Find(s string) (int, bool) {
+	if id, ok := t.vocab[s]; ok {
+		return int(id), true
+	}
+	if id, ok := t.added.ids[s]; ok {
+		return int(id), true
+	}
+	return 0, false
+}
+
+// Encode appends the ids of text to dst and returns the extended slice.
+// With special set, the text of every added token (special tokens such as
+// <|eot_id|> included) becomes that token; otherwise only user-defined added
+// tokens do, and special-token text is ordinary text.
+func (t *Tokenizer) Encode(dst []int, text string, special bool) []int {
+	m := &t.userDef
+	if special {
+		m = &t.added
+	}
+	if dst == nil {
+		dst = make([]int, 0, len(text)/3+1)
+	}
+	for len(text) > 0 {
+		pos, end, id := m.find(text)
+		if pos < 0 {
+			return t.encodeText(dst, text)
+		}
+		dst = t.encodeText(dst, text[:pos])
+		dst = append(dst, int(id))
+		text = text[end:]
+	}
+	return dst
+}
+
+// encodeText appends the ids of text, which holds no added tokens.
+func (t *Tokenizer) encodeText(dst []int, text string) []int {
+	for i := 0; i < len(text); {
+		j := nextPiece(text, i)
+		dst = t.appendPiece(dst, text[i:j])
+		i = j
+	}
+	return dst
+}
+
+// appendPiece appends the ids of one pre-token piece.
+func (t *Tokenizer) appendPiece(dst []int, piece string) []int {
+	if len(piece) == 1 {
+		if id := t.byteID[piece[0]]; id >= 0 {
+			return append(dst, int(id))
+		}
+		return dst
+	}
+	if t.ignoreMerges {
+		if id, ok := t.vocab[piece]; ok {
+			return append(dst, int(id))
+		}
+	}
+	return t.appendMerged(dst, piece)
+}
+
+// AppendDecode appends the bytes of the tokens ids to dst and returns the
+// extended slice. Ids out of range are skipped.
+func (t *Tokenizer) AppendDecode(dst []byte, ids []int) []byte {
+	for _, id := range ids {
+		if id >= 0 && id < len(t.types) {
+			dst = append(dst, t.token(int32(id))...)
+		}
+	}
+	return dst
+}
+
+// Decode returns the bytes of the tokens ids, concatenated with no clean-up.
+// Ids out of range are skipped.
+func (t *Tokenizer) Decode(ids []int) string {
+	n := 0
+	for _, id := range ids {
+		if id >= 0 && id < len(t.types) {
+			n += int(t.offs[id+1] - t.offs[id])
+		}
+	}
+	return string(t.AppendDecode(make([]byte, 0, n), ids))
+}
