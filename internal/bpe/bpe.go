@@ -160,7 +160,7 @@ func New(cfg Config) (*Tokenizer, error) {
 func (t *Tokenizer) token(id int32) string { return t.text[t.offs[id]:t.offs[id+1]] }
 
 func (t *Tokenizer) addMerges(cfg Config) error {
-	t.pairs = newPairTable(len(cfg.Merges) + len(cfg.MergePairs))
+	t.pairs = newPairTable(len(t.types), len(cfg.Merges)+len(cfg.MergePairs))
 	var scratch []byte
 	lookup := func(s string) int32 {
 		var ok bool
@@ -174,18 +174,19 @@ func (t *Tokenizer) addMerges(cfg Config) error {
 		}
 		return id
 	}
-	rank := uint64(0)
 	add := func(a, b string) {
 		ia, ib := lookup(a), lookup(b)
 		if ia < 0 || ib < 0 {
+			t.pairs.skip()
 			return
 		}
 		scratch = append(append(scratch[:0], t.token(ia)...), t.token(ib)...)
 		m, ok := t.vocab[string(scratch)]
 		if !ok {
+			t.pairs.skip()
 			return
 		}
-		t.pairs.add(ia, ib, rank<<32|uint64(uint32(m)))
+		t.pairs.add(ia, ib, m)
 	}
 	for i, m := range cfg.Merges {
 		sp := -1
@@ -196,14 +197,12 @@ func (t *Tokenizer) addMerges(cfg Config) error {
 			return fmt.Errorf("merge %d (%q): not two tokens separated by a space", i, m)
 		}
 		add(m[:sp], m[sp+1:])
-		rank++
 	}
 	for i, m := range cfg.MergePairs {
 		if m[0] == "" || m[1] == "" {
 			return fmt.Errorf("merge %d (%q): empty token", len(cfg.Merges)+i, m)
 		}
 		add(m[0], m[1])
-		rank++
 	}
 	return nil
 }

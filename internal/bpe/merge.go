@@ -4,68 +4,89 @@ import (
 	"math/bits"
 )
 
-// noMerge is the pair table's answer for a pair that has no merge.
-const noMerge = ^uint64(0)
+// noMerge is the rank of a pair that has no merge.
+const noMerge = ^uint32(0)
 
-// pairTable maps a pair of token ids (a, b) to the merge rank of (a, b) and
-// the id of the merged token, packed as rank<<32 | id, so that the smaller
-// value is the merge to apply first. It is an open-addressing hash table with
-// linear probing.
+// pairTable maps a pair of token ids (a, b) to the rank of its merge; merged
+// holds the id of the merged token by rank. The table is open addressing with
+// linear probing over one word per slot: bit 63 set, then the pair, then the
+// rank. Vocabularies too large for that (over about two million tokens) use a
+// map instead.
 type pairTable struct {
-	keys  []uint64 // a<<32 | b; noMerge marks an empty slot
-	vals  []uint64
-	shift uint8
+	slots    []uint64 // 0: empty
+	idBits   uint8
+	rankBits uint8
+	shift    uint8
+	wide     map[uint64]uint32
+	merged   []int32
 }
 
-func newPairTable(n int) pairTable {
-	size := 1 << bits.Len(uint(2*n+1)) // load factor at most 1/2
-	if size < 16 {
-		size = 16
-	}
+func newPairTable(nTokens, nMerges int) pairTable {
 	t := pairTable{
-		keys:  make([]uint64, size),
-		vals:  make([]uint64, size),
-		shift: uint8(64 - bits.TrailingZeros(uint(size))),
+		idBits:   uint8(bits.Len(uint(nTokens))),
+		rankBits: uint8(bits.Len(uint(nMerges))),
+		merged:   make([]int32, 0, nMerges),
 	}
-	for i := range t.keys {
-		t.keys[i] = noMerge
+	if 2*int(t.idBits)+int(t.rankBits) > 63 {
+		t.wide = make(map[uint64]uint32, nMerges)
+		return t
 	}
+	size := 1 << bits.Len(uint(nMerges+nMerges/2)) // load factor at most 2/3
+	size = max(size, 16)
+	t.slots = make([]uint64, size)
+	t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
 	return t
 }
-
-func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
 func (t *pairTable) slot(key uint64) int {
 	return int((key * 0x9E3779B97F4A7C15) >> t.shift)
 }
 
-// add records the merge unless the pair already has one (the first, lowest
-// rank wins).
-func (t *pairTable) add(a, b int32, val uint64) {
-	key := pairKey(a, b)
-	mask := len(t.keys) - 1
+// add records the merge of (a, b) into m as the next rank, unless the pair
+// already has one (the lowest rank wins).
+func (t *pairTable) add(a, b, m int32) {
+	rank := uint32(len(t.merged))
+	t.merged = append(t.merged, m)
+	key := uint64(a)<<t.idBits | uint64(b)
+	if t.wide != nil {
+		if _, ok := t.wide[key]; !ok {
+			t.wide[key] = rank
+		}
+		return
+	}
+	mask := len(t.slots) - 1
 	for i := t.slot(key); ; i = (i + 1) & mask {
-		switch t.keys[i] {
-		case noMerge:
-			t.keys[i] = key
-			t.vals[i] = val
+		s := t.slots[i]
+		if s == 0 {
+			t.slots[i] = 1<<63 | key<<t.rankBits | uint64(rank)
 			return
-		case key:
+		}
+		if (s<<1)>>(t.rankBits+1) == key {
 			return
 		}
 	}
 }
 
-// get returns rank<<32 | merged id for the pair (a, b), or noMerge.
-func (t *pairTable) get(a, b int32) uint64 {
-	key := pairKey(a, b)
-	mask := len(t.keys) - 1
+// skip uses up a rank with no merge.
+func (t *pairTable) skip() { t.merged = append(t.merged, -1) }
+
+// get returns the rank of the merge of (a, b), or noMerge.
+func (t *pairTable) get(a, b int32) uint32 {
+	key := uint64(a)<<t.idBits | uint64(b)
+	if t.wide != nil {
+		if r, ok := t.wide[key]; ok {
+			return r
+		}
+		return noMerge
+	}
+	mask := len(t.slots) - 1
 	for i := t.slot(key); ; i = (i + 1) & mask {
-		switch t.keys[i] {
-		case key:
-			return t.vals[i]
-		case noMerge:
+		s := t.slots[i]
+		if s == 0 {
 			return noMerge
+		}
+		if (s<<1)>>(t.rankBits+1) == key {
+			return uint32(s & (1<<t.rankBits - 1))
 		}
 	}
 }
@@ -81,7 +102,7 @@ func (t *Tokenizer) appendMerged(dst []int, piece string) []int {
 		return t.appendMergedHeap(dst, piece)
 	}
 	var symBuf [smallPiece]int32
-	var pairBuf [smallPiece]uint64
+	var pairBuf [smallPiece]uint32
 	syms := symBuf[:0]
 	for i := 0; i < len(piece); i++ {
 		if id := t.byteID[piece[i]]; id >= 0 {
@@ -106,7 +127,7 @@ func (t *Tokenizer) appendMerged(dst []int, piece string) []int {
 		if at < 0 {
 			break
 		}
-		syms[at] = int32(uint32(best))
+		syms[at] = t.pairs.merged[best]
 		syms = append(syms[:at+1], syms[at+2:]...)
 		pairs = append(pairs[:at], pairs[at+1:]...)
 		if at > 0 {
@@ -124,13 +145,13 @@ func (t *Tokenizer) appendMerged(dst []int, piece string) []int {
 
 // A heapEntry is a candidate merge of the symbol at pos with the next one.
 type heapEntry struct {
-	val         uint64 // rank<<32 | merged id
-	pos         int32  // left symbol
-	left, right int32  // the ids the pair had when the entry was made
+	rank        uint32
+	pos         int32 // left symbol
+	left, right int32 // the ids the pair had when the entry was made
 }
 
 func (e heapEntry) less(f heapEntry) bool {
-	return e.val < f.val || e.val == f.val && e.pos < f.pos
+	return e.rank < f.rank || e.rank == f.rank && e.pos < f.pos
 }
 
 type mergeHeap []heapEntry
@@ -207,7 +228,7 @@ func (t *Tokenizer) appendMergedHeap(dst []int, piece string) []int {
 		if r < 0 || syms[e.pos] != e.left || syms[r] != e.right {
 			continue // stale: a symbol of the pair has merged since
 		}
-		syms[e.pos] = int32(uint32(e.val))
+		syms[e.pos] = t.pairs.merged[e.rank]
 		rr := next[r]
 		next[e.pos] = rr
 		if rr >= 0 {
