@@ -1,0 +1,178 @@
+package bitnet
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/org/bitnet/internal/parallel"
+)
+
+// LoadOption configures Load.
+type LoadOption func(*loadConfig)
+
+type loadConfig struct {
+	threads  int
+	ctxSize  int
+	maxBatch int
+}
+
+// WithThreads sets the kernel parallelism: the number of goroutines that
+// share the work of one token. The default is runtime.NumCPU().
+func WithThreads(n int) LoadOption { return func(c *loadConfig) { c.threads = n } }
+
+// WithContextSize sets the KV cache length of each session, in tokens. The
+// default is the model's context length capped at 4096.
+func WithContextSize(n int) LoadOption { return func(c *loadConfig) { c.ctxSize = n } }
+
+// WithBatchSize sets how many prompt tokens go through the model in one
+// pass (default 64). Larger batches read the weights fewer times but need
+// more scratch memory per session.
+func WithBatchSize(n int) LoadOption { return func(c *loadConfig) { c.maxBatch = n } }
+
+// Model is a loaded BitNet model. Its methods are safe for concurrent use;
+// each Session belongs to one goroutine at a time.
+type Model struct {
+	cfg     config
+	w       weights
+	info    ModelInfo
+	tok     *Tokenizer
+	pool    *parallel.Pool
+	ctxSize int
+	batch   int
+	invFreq []float64 // RoPE inverse frequencies
+
+	closer func() error // releases the mapping
+	mu     sync.RWMutex // held for reading while a forward pass runs
+	closed bool
+}
+
+// ModelInfo describes a loaded model.
+type ModelInfo struct {
+	Architecture   string // "bitnet-b1.58", "bitnet-25" or "bitnet"
+	Name           string // general.name, if the file has one
+	Format         string // "gguf" or "safetensors"
+	WeightType     string // storage of the ternary projections: "I2_S", "TQ1_0", "TQ2_0", "F32", "F16", "BF16", "U8 packed"
+	EmbeddingType  string // storage of the token embedding
+	Activation     string // feed-forward gate activation: "relu2" or "silu"
+	Hidden         int    // embedding width
+	Layers         int
+	Heads          int
+	KVHeads        int
+	HeadDim        int
+	FFN            int   // feed-forward width
+	VocabSize      int   // rows of the embedding / output matrix
+	ContextLength  int   // the model's trained context
+	ContextSize    int   // KV cache length of each session
+	RopeTheta      float64
+	Parameters     int64 // total parameter count
+	TiedEmbeddings bool  // the output matrix is the token embedding
+	FileSize       int64
+}
+
+// Load opens a model: a GGUF file (bitnet.cpp's I2_S files with
+// architecture "bitnet-b1.58" or "bitnet-25", llama.cpp's "bitnet" files
+// with TQ1_0, TQ2_0, F16, BF16 or F32 weights) or a Hugging Face model
+// directory. Weights are memory-mapped where the format allows it; Close
+// releases them.
+func Load(path string, opts ...LoadOption) (*Model, error) {
+	lc := loadConfig{threads: runtime.NumCPU(), maxBatch: 64}
+	for _, o := range opts {
+		o(&lc)
+	}
+	if lc.threads < 1 {
+		return nil, fmt.Errorf("bitnet: WithThreads(%d): need at least 1", lc.threads)
+	}
+	if lc.ctxSize < 0 {
+		return nil, fmt.Errorf("bitnet: WithContextSize(%d): negative", lc.ctxSize)
+	}
+	lc.maxBatch = max(lc.maxBatch, 1)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("bitnet: %w", err)
+	}
+	var m *Model
+	if st.IsDir() {
+		m, err = loadHF(path)
+	} else {
+		m, err = loadGGUF(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.info.FileSize = st.Size()
+	m.finish(lc)
+	return m, nil
+}
+
+// finish applies the load options and derives run-time tables.
+func (m *Model) finish(lc loadConfig) {
+	c := &m.cfg
+	m.ctxSize = lc.ctxSize
+	if m.ctxSize == 0 {
+		m.ctxSize = min(c.ctx, 4096)
+	}
+	m.batch = lc.maxBatch
+	m.pool = parallel.New(lc.threads)
+	half := c.ropeDim / 2
+	m.invFreq = make([]float64, half)
+	for i := range m.invFreq {
+		f := 1 / pow(c.ropeTheta, float64(2*i)/float64(c.ropeDim))
+		if m.w.ropeFreqs != nil {
+			f /= float64(m.w.ropeFreqs[i])
+		}
+		m.invFreq[i] = f
+	}
+	m.info.ContextSize = m.ctxSize
+	runtime.SetFinalizer(m, func(m *Model) { m.Close() })
+}
+
+// Close releases the model's memory mapping and workers. Sessions and
+// calls made afterwards return ErrClosed. Close waits for running
+// evaluations to finish.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	m.pool.Close()
+	runtime.SetFinalizer(m, nil)
+	if m.closer != nil {
+		return m.closer()
+	}
+	return nil
+}
+
+// Info describes the model.
+func (m *Model) Info() ModelInfo { return m.info }
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *Tokenizer { return m.tok }
+
+// acquire locks the model for a forward pass; it fails after Close.
+func (m *Model) acquire() error {
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (m *Model) release() { m.mu.RUnlock() }
+
+// errInvalid and errUnsupported build errors that wrap the sentinels and
+// name the file and what was wrong.
+func errInvalid(file, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidModel, file, fmt.Sprintf(format, args...))
+}
+
+func errUnsupported(file, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrUnsupported, file, fmt.Sprintf(format, args...))
+}
+
+var errNoHF = errors.New("bitnet: Hugging Face directories are not supported yet")

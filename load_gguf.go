@@ -1,0 +1,376 @@
+package bitnet
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"unsafe"
+
+	"github.com/org/bitnet/internal/gguf"
+	"github.com/org/bitnet/internal/ternary"
+)
+
+func pow(x, y float64) float64 { return math.Pow(x, y) }
+
+// loadGGUF reads a GGUF model: hyper-parameters from the metadata under
+// "<arch>.", tensors by their llama.cpp names.
+func loadGGUF(path string) (*Model, error) {
+	name := filepath.Base(path)
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, wrapGGUFError(name, err)
+	}
+	m, err := modelFromGGUF(name, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	m.closer = f.Close
+	return m, nil
+}
+
+func wrapGGUFError(name string, err error) error {
+	switch {
+	case errors.Is(err, gguf.ErrUnsupported):
+		return fmt.Errorf("%w: %s: %v", ErrUnsupported, name, err)
+	case errors.Is(err, gguf.ErrFormat):
+		return fmt.Errorf("%w: %s: %v", ErrInvalidModel, name, err)
+	}
+	return fmt.Errorf("bitnet: %s: %w", name, err)
+}
+
+func modelFromGGUF(name string, f *gguf.File) (*Model, error) {
+	arch, ok := f.GetString("general.architecture")
+	if !ok {
+		return nil, errInvalid(name, "key general.architecture is missing or not a string")
+	}
+	c := config{arch: arch}
+	switch arch {
+	case "bitnet-b1.58", "bitnet-25":
+		c.act = actReLU2
+	case "bitnet":
+		c.act = actSiLU
+	default:
+		return nil, errUnsupported(name, "architecture %q (want bitnet-b1.58, bitnet-25 or bitnet)", arch)
+	}
+	// Integers under "<arch>.", with bounds so that absurd values are
+	// rejected before anything is sized from them.
+	getInt := func(key string, def, lo, hi int) (int, error) {
+		full := arch + "." + key
+		v, ok := f.Lookup(full)
+		if !ok {
+			if def < 0 {
+				return 0, errInvalid(name, "key %s is missing", full)
+			}
+			return def, nil
+		}
+		u, ok := v.Uint()
+		if !ok {
+			return 0, errInvalid(name, "key %s is %v, want a non-negative integer", full, v)
+		}
+		if u < uint64(lo) || u > uint64(hi) {
+			return 0, errInvalid(name, "key %s = %d is out of range [%d, %d]", full, u, lo, hi)
+		}
+		return int(u), nil
+	}
+	getFloat := func(key string, def float64) (float64, error) {
+		full := arch + "." + key
+		v, ok := f.Lookup(full)
+		if !ok {
+			return def, nil
+		}
+		x, ok := v.Float()
+		if !ok || math.IsNaN(x) || math.IsInf(x, 0) || x <= 0 {
+			return 0, errInvalid(name, "key %s is %v, want a positive number", full, v)
+		}
+		return x, nil
+	}
+	var err error
+	for _, p := range []struct {
+		dst       *int
+		key       string
+		def, lo, hi int
+	}{
+		{&c.dim, "embedding_length", -1, 1, 1 << 16},
+		{&c.layers, "block_count", -1, 1, 1 << 10},
+		{&c.heads, "attention.head_count", -1, 1, 1 << 10},
+		{&c.ffn, "feed_forward_length", -1, 1, 1 << 18},
+		{&c.ctx, "context_length", 2048, 1, 1 << 24},
+	} {
+		if *p.dst, err = getInt(p.key, p.def, p.lo, p.hi); err != nil {
+			return nil, err
+		}
+	}
+	if c.kvHeads, err = getInt("attention.head_count_kv", c.heads, 1, c.heads); err != nil {
+		return nil, err
+	}
+	if c.dim%c.heads != 0 {
+		return nil, errInvalid(name, "%s.attention.head_count = %d does not divide embedding_length %d", arch, c.heads, c.dim)
+	}
+	if c.heads%c.kvHeads != 0 {
+		return nil, errInvalid(name, "%s.attention.head_count_kv = %d does not divide head_count %d", arch, c.kvHeads, c.heads)
+	}
+	if c.headDim, err = getInt("attention.key_length", c.dim/c.heads, 2, 1<<12); err != nil {
+		return nil, err
+	}
+	if c.ropeDim, err = getInt("rope.dimension_count", c.headDim, 2, c.headDim); err != nil {
+		return nil, err
+	}
+	if c.ropeDim%2 != 0 {
+		return nil, errInvalid(name, "%s.rope.dimension_count = %d is odd", arch, c.ropeDim)
+	}
+	if c.ropeTheta, err = getFloat("rope.freq_base", 10000); err != nil {
+		return nil, err
+	}
+	eps, err := getFloat("attention.layer_norm_rms_epsilon", 1e-5)
+	if err != nil {
+		return nil, err
+	}
+	c.eps = float32(eps)
+
+	if arch == "bitnet" {
+		if v, ok := f.Lookup(arch + ".hidden_activation"); ok {
+			s, _ := v.Str()
+			switch s {
+			case "relu2":
+				c.act = actReLU2
+			case "silu":
+				c.act = actSiLU
+			default:
+				return nil, errUnsupported(name, "%s.hidden_activation = %v (want \"relu2\" or \"silu\")", arch, v)
+			}
+		} else if model, _ := f.GetString("tokenizer.ggml.model"); model == "gpt2" {
+			if v, ok := f.Lookup("tokenizer.ggml.tokens"); ok && v.Count == 128256 {
+				c.act = actReLU2 // only 2B4T has the Llama 3 vocabulary (FORMATS.md decision 4)
+			}
+		}
+	}
+
+	tl := tensorLoader{f: f, file: name}
+	m := &Model{cfg: c}
+	w := &m.w
+	embd, err := tl.floatMatrix("token_embd.weight", c.dim)
+	if err != nil {
+		return nil, err
+	}
+	m.cfg.vocab = embd.rows
+	if v, ok := f.GetUint(arch + ".vocab_size"); ok && v != uint64(embd.rows) {
+		return nil, errInvalid(name, "%s.vocab_size = %d but token_embd.weight has %d rows", arch, v, embd.rows)
+	}
+	w.embed = embd
+	w.output = embd
+	_, untied := f.Tensor("output.weight")
+	if untied {
+		if w.output, err = tl.floatMatrix("output.weight", c.dim); err != nil {
+			return nil, err
+		}
+		if w.output.rows != embd.rows {
+			return nil, errInvalid(name, "tensor output.weight has %d rows, token_embd.weight %d", w.output.rows, embd.rows)
+		}
+	}
+	if w.outputNorm, err = tl.vector("output_norm.weight", c.dim); err != nil {
+		return nil, err
+	}
+	if _, ok := f.Tensor("rope_freqs.weight"); ok {
+		if w.ropeFreqs, err = tl.vector("rope_freqs.weight", c.ropeDim/2); err != nil {
+			return nil, err
+		}
+	}
+	w.layers = make([]layer, c.layers)
+	for i := range w.layers {
+		if err := tl.layer(&w.layers[i], i, &m.cfg); err != nil {
+			return nil, err
+		}
+	}
+
+	tok, err := newTokenizerFromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, name)
+	}
+	m.tok = tok
+	m.info = ModelInfo{
+		Architecture:   arch,
+		Format:         "gguf",
+		WeightType:     tl.ternaryType,
+		EmbeddingType:  tl.embedType,
+		Activation:     c.act.String(),
+		Hidden:         c.dim,
+		Layers:         c.layers,
+		Heads:          c.heads,
+		KVHeads:        c.kvHeads,
+		HeadDim:        c.headDim,
+		FFN:            c.ffn,
+		VocabSize:      m.cfg.vocab,
+		ContextLength:  c.ctx,
+		RopeTheta:      c.ropeTheta,
+		Parameters:     tl.params,
+		TiedEmbeddings: !untied,
+	}
+	m.info.Name, _ = f.GetString("general.name")
+	return m, nil
+}
+
+// tensorLoader reads tensors by name, checking shapes and types, and keeps
+// track of which tensors were used.
+type tensorLoader struct {
+	f           *gguf.File
+	file        string
+	used        map[string]bool
+	params      int64
+	ternaryType string
+	embedType   string
+}
+
+func (tl *tensorLoader) get(name string, dims ...int) (*gguf.TensorInfo, []byte, error) {
+	t, ok := tl.f.Tensor(name)
+	if !ok {
+		return nil, nil, errInvalid(tl.file, "tensor %s is missing", name)
+	}
+	if tl.used == nil {
+		tl.used = map[string]bool{}
+	}
+	tl.used[name] = true
+	same := len(t.Dims) == len(dims)
+	for i := 0; same && i < len(dims); i++ {
+		same = dims[i] < 0 || t.Dims[i] == uint64(dims[i])
+	}
+	if !same {
+		want := fmt.Sprint(dims)
+		return nil, nil, errInvalid(tl.file, "tensor %s has shape %v, want %s", name, t.Dims, want)
+	}
+	tl.params += int64(t.Elements())
+	return t, tl.f.TensorData(t), nil
+}
+
+// vector reads a 1-D float tensor of n values (F32, F16 or BF16) as f32.
+func (tl *tensorLoader) vector(name string, n int) ([]float32, error) {
+	t, data, err := tl.get(name, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, n)
+	switch t.Type {
+	case gguf.F32:
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+		}
+	case gguf.F16, gguf.BF16:
+		fm := floatMatrix{rows: 1, cols: n}
+		fm.setHalf(t.Type, data)
+		fm.row(out, 0)
+	default:
+		return nil, errUnsupported(tl.file, "tensor %s has type %v, want F32, F16 or BF16", name, t.Type)
+	}
+	return out, nil
+}
+
+// floatMatrix reads a [rows][cols] float tensor (ne = cols, rows) in place.
+func (tl *tensorLoader) floatMatrix(name string, cols int) (floatMatrix, error) {
+	t, data, err := tl.get(name, cols, -1)
+	if err != nil {
+		return floatMatrix{}, err
+	}
+	fm := floatMatrix{rows: int(t.Dims[1]), cols: cols}
+	switch t.Type {
+	case gguf.F32:
+		fm.f32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(data))), len(data)/4)
+	case gguf.F16, gguf.BF16:
+		fm.setHalf(t.Type, data)
+	default:
+		return floatMatrix{}, errUnsupported(tl.file, "tensor %s has type %v, want F32, F16 or BF16", name, t.Type)
+	}
+	if name == "token_embd.weight" {
+		tl.embedType = t.Type.String()
+	}
+	return fm, nil
+}
+
+// setHalf points the matrix at 16-bit data in place. GGUF data is aligned
+// to at least 32 bytes, so the uint16 view is aligned.
+func (fm *floatMatrix) setHalf(typ gguf.TensorType, data []byte) {
+	h := unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(data))), len(data)/2)
+	if typ == gguf.F16 {
+		fm.f16 = h
+	} else {
+		fm.bf16 = h
+	}
+}
+
+// ternary reads a projection of rows×cols weights (ne = cols, rows).
+func (tl *tensorLoader) ternary(name string, rows, cols int) (bitLinear, error) {
+	t, data, err := tl.get(name, cols, rows)
+	if err != nil {
+		return bitLinear{}, err
+	}
+	var m *ternary.Matrix
+	switch t.Type {
+	case gguf.I2_S:
+		m, err = ternary.FromI2S(data, rows, cols)
+	case gguf.TQ2_0:
+		m, err = ternary.FromTQ2(data, rows, cols)
+	case gguf.TQ1_0:
+		m, err = ternary.FromTQ1(data, rows, cols)
+	case gguf.F32, gguf.F16, gguf.BF16:
+		vals := make([]float32, rows*cols)
+		fm := floatMatrix{rows: rows, cols: cols}
+		if t.Type == gguf.F32 {
+			fm.f32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(data))), len(data)/4)
+		} else {
+			fm.setHalf(t.Type, data)
+		}
+		for r := 0; r < rows; r++ {
+			fm.row(vals[r*cols:(r+1)*cols], r)
+		}
+		m, err = ternary.FromFloat(vals, rows, cols)
+	default:
+		return bitLinear{}, errUnsupported(tl.file, "tensor %s has type %v; ternary projections must be I2_S, TQ1_0, TQ2_0, F32, F16 or BF16", name, t.Type)
+	}
+	if err != nil {
+		return bitLinear{}, errInvalid(tl.file, "tensor %s: %v", name, err)
+	}
+	if tl.ternaryType == "" {
+		tl.ternaryType = t.Type.String()
+	} else if tl.ternaryType != t.Type.String() {
+		tl.ternaryType = "mixed"
+	}
+	lin := bitLinear{w: m, scale: 1}
+	// Optional per-projection output scale (llama.cpp's bitnet files).
+	sname := name[:len(name)-len("weight")] + "scale"
+	if _, ok := tl.f.Tensor(sname); ok {
+		s, err := tl.vector(sname, 1)
+		if err != nil {
+			return bitLinear{}, err
+		}
+		lin.scale = s[0]
+	}
+	return lin, nil
+}
+
+func (tl *tensorLoader) layer(ly *layer, i int, c *config) error {
+	p := fmt.Sprintf("blk.%d.", i)
+	var err error
+	vec := func(dst *[]float32, n string, size int) {
+		if err == nil {
+			*dst, err = tl.vector(p+n+".weight", size)
+		}
+	}
+	lin := func(dst *bitLinear, n string, rows, cols int) {
+		if err == nil {
+			*dst, err = tl.ternary(p+n+".weight", rows, cols)
+		}
+	}
+	vec(&ly.attnNorm, "attn_norm", c.dim)
+	lin(&ly.q, "attn_q", c.qDim(), c.dim)
+	lin(&ly.k, "attn_k", c.kvDim(), c.dim)
+	lin(&ly.v, "attn_v", c.kvDim(), c.dim)
+	vec(&ly.attnSubNorm, "attn_sub_norm", c.qDim())
+	lin(&ly.o, "attn_output", c.dim, c.qDim())
+	vec(&ly.ffnNorm, "ffn_norm", c.dim)
+	lin(&ly.gate, "ffn_gate", c.ffn, c.dim)
+	lin(&ly.up, "ffn_up", c.ffn, c.dim)
+	vec(&ly.ffnSubNorm, "ffn_sub_norm", c.ffn)
+	lin(&ly.down, "ffn_down", c.dim, c.ffn)
+	return err
+}

@@ -1,0 +1,3 @@
+package bitnet
+
+func loadHF(dir string) (*Model, error) { return nil, errNoHF }

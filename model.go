@@ -1,0 +1,362 @@
+package bitnet
+
+import (
+	"context"
+	"math"
+
+	"github.com/org/bitnet/internal/kernels"
+	"github.com/org/bitnet/internal/parallel"
+)
+
+// ----------------------------------------------------------------------------
+// The model: hyper-parameters, weights, and the forward pass of BitNet b1.58
+// (FORMATS.md §1.3). Read forward() top to bottom.
+
+// activation is the gate activation of the feed-forward block.
+type activation int
+
+const (
+	actReLU2 activation = iota // relu(x)², BitNet b1.58 (2B4T)
+	actSiLU                    // x·sigmoid(x), the 1bitLLM models
+)
+
+func (a activation) String() string {
+	if a == actSiLU {
+		return "silu"
+	}
+	return "relu2"
+}
+
+// config holds the hyper-parameters.
+type config struct {
+	arch      string
+	dim       int // hidden width
+	layers    int
+	heads     int // query heads
+	kvHeads   int // key/value heads (grouped-query attention)
+	headDim   int
+	ffn       int // feed-forward width
+	vocab     int
+	ctx       int // trained context length
+	eps       float32
+	ropeTheta float64
+	ropeDim   int // rotated dimensions per head (NEOX pairs i, i+ropeDim/2)
+	act       activation
+}
+
+func (c *config) qDim() int  { return c.heads * c.headDim }
+func (c *config) kvDim() int { return c.kvHeads * c.headDim }
+
+// layer holds one transformer block's weights.
+type layer struct {
+	attnNorm    []float32 // [dim]
+	q, k, v     bitLinear // [qDim][dim], [kvDim][dim], [kvDim][dim]
+	attnSubNorm []float32 // [qDim]
+	o           bitLinear // [dim][qDim]
+	ffnNorm     []float32 // [dim]
+	gate, up    bitLinear // [ffn][dim]
+	ffnSubNorm  []float32 // [ffn]
+	down        bitLinear // [dim][ffn]
+}
+
+// weights holds every tensor of the model. Matrices are views into the
+// mapped file where the format allows it.
+type weights struct {
+	embed      floatMatrix // [vocab][dim] token embeddings
+	layers     []layer
+	outputNorm []float32   // [dim]
+	output     floatMatrix // [vocab][dim]: the tied embedding unless the file has output.weight
+	ropeFreqs  []float32   // optional [ropeDim/2] frequency divisors
+}
+
+// runState is a session's scratch space for a batch of up to maxBatch tokens.
+type runState struct {
+	maxBatch int
+	x        []float32 // [n][dim] residual stream
+	xb       []float32 // [n][dim] normalized input of a block
+	q        []float32 // [n][qDim]
+	k, v     []float32 // [n][kvDim]
+	att      []float32 // [n][qDim] attention output
+	proj     []float32 // [n][dim] projection output
+	g, u     []float32 // [n][ffn]
+	acc      []int32   // [n][max(rows)] integer sums
+	actDim   *quantActs
+	actQ     *quantActs // for o_proj's input (qDim)
+	actFFN   *quantActs
+	scores   [][]float32 // [part][ctx] attention scores
+	cos, sin []float32   // [n][ropeDim/2]
+	logits   []float32   // [n or 1][vocab]
+}
+
+func newRunState(c *config, maxBatch, ctx, threads int) *runState {
+	pad := func(k int) int { return (k + 127) / 128 * 128 }
+	s := &runState{
+		maxBatch: maxBatch,
+		x:        make([]float32, maxBatch*c.dim),
+		xb:       make([]float32, maxBatch*c.dim),
+		q:        make([]float32, maxBatch*c.qDim()),
+		k:        make([]float32, maxBatch*c.kvDim()),
+		v:        make([]float32, maxBatch*c.kvDim()),
+		att:      make([]float32, maxBatch*c.qDim()),
+		proj:     make([]float32, maxBatch*c.dim),
+		g:        make([]float32, maxBatch*c.ffn),
+		u:        make([]float32, maxBatch*c.ffn),
+		acc:      make([]int32, maxBatch*max(c.dim, c.qDim(), c.ffn)),
+		actDim:   newQuantActs(maxBatch, pad(c.dim)),
+		actQ:     newQuantActs(maxBatch, pad(c.qDim())),
+		actFFN:   newQuantActs(maxBatch, pad(c.ffn)),
+		cos:      make([]float32, maxBatch*c.ropeDim/2),
+		sin:      make([]float32, maxBatch*c.ropeDim/2),
+	}
+	s.scores = make([][]float32, threads)
+	for i := range s.scores {
+		s.scores[i] = make([]float32, ctx)
+	}
+	return s
+}
+
+// forward runs n = len(tokens) tokens at positions cache.n … cache.n+n−1
+// through the model as one batch, appending their keys and values to the
+// cache. It writes the logits of the last token, or of every token when
+// all is set, into s.logits, and returns them. It checks ctx between layers.
+func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens []int, all bool) ([]float32, error) {
+	c, w, pool := &m.cfg, &m.w, m.pool
+	n, pos0 := len(tokens), cache.n
+	dim, qDim, kvDim, ffn := c.dim, c.qDim(), c.kvDim(), c.ffn
+	x := s.x[:n*dim]
+
+	// Token embeddings.
+	for t, tok := range tokens {
+		w.embed.row(x[t*dim:(t+1)*dim], tok)
+	}
+	m.ropeTables(s, pos0, n)
+
+	for l := range w.layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ly := &w.layers[l]
+
+		// Attention: q, k, v from one quantization of the normalized input.
+		rmsNorm(s.xb[:n*dim], x, ly.attnNorm, c.eps)
+		s.actDim.quantize(s.xb[:n*dim], n)
+		ly.q.apply(pool, s.q[:n*qDim], s.actDim, s.acc)
+		ly.k.apply(pool, s.k[:n*kvDim], s.actDim, s.acc)
+		ly.v.apply(pool, s.v[:n*kvDim], s.actDim, s.acc)
+		for t := 0; t < n; t++ {
+			m.rope(s.q[t*qDim:(t+1)*qDim], c.heads, s, t)
+			m.rope(s.k[t*kvDim:(t+1)*kvDim], c.kvHeads, s, t)
+			copy(cache.keys(l, pos0+t), s.k[t*kvDim:(t+1)*kvDim])
+			copy(cache.values(l, pos0+t), s.v[t*kvDim:(t+1)*kvDim])
+		}
+		m.attention(s, cache, l, pos0, n)
+
+		// Sub-norm, then the output projection, added to the residual.
+		rmsNorm(s.att[:n*qDim], s.att[:n*qDim], ly.attnSubNorm, c.eps)
+		s.actQ.quantize(s.att[:n*qDim], n)
+		ly.o.apply(pool, s.proj[:n*dim], s.actQ, s.acc)
+		addInPlace(x, s.proj[:n*dim])
+
+		// Feed-forward: down(subnorm(act(gate·f) ⊙ (up·f))).
+		rmsNorm(s.xb[:n*dim], x, ly.ffnNorm, c.eps)
+		s.actDim.quantize(s.xb[:n*dim], n)
+		ly.gate.apply(pool, s.g[:n*ffn], s.actDim, s.acc)
+		ly.up.apply(pool, s.u[:n*ffn], s.actDim, s.acc)
+		gateActivation(s.g[:n*ffn], s.u[:n*ffn], c.act)
+		rmsNorm(s.g[:n*ffn], s.g[:n*ffn], ly.ffnSubNorm, c.eps)
+		s.actFFN.quantize(s.g[:n*ffn], n)
+		ly.down.apply(pool, s.proj[:n*dim], s.actFFN, s.acc)
+		addInPlace(x, s.proj[:n*dim])
+	}
+	cache.n = pos0 + n
+
+	// Final norm and the output matrix, in full precision.
+	first := n - 1
+	if all {
+		first = 0
+	}
+	out := s.logits[:(n-first)*c.vocab]
+	for t := first; t < n; t++ {
+		xn := s.xb[t*dim : (t+1)*dim]
+		rmsNorm(xn, x[t*dim:(t+1)*dim], w.outputNorm, c.eps)
+		w.output.matVec(pool, out[(t-first)*c.vocab:(t-first+1)*c.vocab], xn)
+	}
+	return out, nil
+}
+
+// rmsNorm sets out = w ⊙ x / sqrt(mean(x²) + eps) for each len(w)-long
+// vector of x. out may be x.
+func rmsNorm(out, x, w []float32, eps float32) {
+	d := len(w)
+	for i := 0; i+d <= len(x); i += d {
+		xi, oi := x[i:i+d:i+d], out[i:i+d:i+d]
+		var ss float64
+		for _, v := range xi {
+			ss += float64(v) * float64(v)
+		}
+		r := float32(1 / math.Sqrt(ss/float64(d)+float64(eps)))
+		for j, v := range xi {
+			oi[j] = w[j] * (v * r)
+		}
+	}
+}
+
+func addInPlace(x, y []float32) {
+	y = y[:len(x)]
+	for i := range x {
+		x[i] += y[i]
+	}
+}
+
+// gateActivation sets g = act(g) ⊙ u.
+func gateActivation(g, u []float32, act activation) {
+	u = u[:len(g)]
+	for i, v := range g {
+		switch act {
+		case actReLU2:
+			v = max(v, 0)
+			v *= v
+		case actSiLU:
+			v = v / (1 + float32(math.Exp(-float64(v))))
+		}
+		g[i] = v * u[i]
+	}
+}
+
+// ropeTables fills s.cos and s.sin for positions pos0 … pos0+n−1:
+// angle_i = p · θ^(−2i/ropeDim) (divided by rope_freqs[i] when present).
+func (m *Model) ropeTables(s *runState, pos0, n int) {
+	half := m.cfg.ropeDim / 2
+	for t := 0; t < n; t++ {
+		p := float64(pos0 + t)
+		for i := 0; i < half; i++ {
+			a := p * m.invFreq[i]
+			s.cos[t*half+i] = float32(math.Cos(a))
+			s.sin[t*half+i] = float32(math.Sin(a))
+		}
+	}
+}
+
+// rope rotates each head of v (NEOX style: pairs i and i+ropeDim/2) by the
+// angles of batch token t.
+func (m *Model) rope(v []float32, heads int, s *runState, t int) {
+	hd, half := m.cfg.headDim, m.cfg.ropeDim/2
+	cos, sin := s.cos[t*half:(t+1)*half], s.sin[t*half:(t+1)*half]
+	for h := 0; h < heads; h++ {
+		x := v[h*hd : h*hd+2*half]
+		for i := 0; i < half; i++ {
+			a, b := x[i], x[i+half]
+			x[i] = a*cos[i] - b*sin[i]
+			x[i+half] = b*cos[i] + a*sin[i]
+		}
+	}
+}
+
+// attention computes causal grouped-query attention for the n batch tokens
+// at positions pos0…: query head h reads key/value head h/(heads/kvHeads).
+func (m *Model) attention(s *runState, cache *kvCache, l, pos0, n int) {
+	c := &m.cfg
+	hd, qDim := c.headDim, c.qDim()
+	group := c.heads / c.kvHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	m.pool.For(n*c.heads, 1, func(part, lo, hi int) {
+		scores := s.scores[part]
+		for i := lo; i < hi; i++ {
+			t, h := i/c.heads, i%c.heads
+			p := pos0 + t
+			q := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
+			kvOff := (h / group) * hd
+			sc := scores[:p+1]
+			maxScore := float32(math.Inf(-1))
+			for j := range sc {
+				k := cache.keys(l, j)[kvOff : kvOff+hd]
+				sc[j] = dot(q, k) * scale
+				maxScore = max(maxScore, sc[j])
+			}
+			var sum float32
+			for j, v := range sc {
+				e := float32(math.Exp(float64(v - maxScore)))
+				sc[j] = e
+				sum += e
+			}
+			out := s.att[t*qDim+h*hd : t*qDim+(h+1)*hd]
+			clear(out)
+			inv := 1 / sum
+			for j, a := range sc {
+				axpy(out, a*inv, cache.values(l, j)[kvOff:kvOff+hd])
+			}
+		}
+	})
+}
+
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpy sets y += a·x.
+func axpy(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}
+
+// floatMatrix is a full-precision matrix (embedding or output) stored as
+// F32, F16 or BF16 rows of cols values.
+type floatMatrix struct {
+	rows, cols int
+	f32        []float32
+	f16        []uint16 // IEEE half
+	bf16       []uint16
+}
+
+// row converts row r into dst.
+func (fm *floatMatrix) row(dst []float32, r int) {
+	switch {
+	case fm.f16 != nil:
+		for j, h := range fm.f16[r*fm.cols : (r+1)*fm.cols] {
+			dst[j] = kernels.F16ToF32(h)
+		}
+	case fm.bf16 != nil:
+		for j, h := range fm.bf16[r*fm.cols : (r+1)*fm.cols] {
+			dst[j] = kernels.BF16ToF32(h)
+		}
+	default:
+		copy(dst, fm.f32[r*fm.cols:(r+1)*fm.cols])
+	}
+}
+
+// matVec sets dst = M·x, splitting the rows over the pool.
+func (fm *floatMatrix) matVec(pool *parallel.Pool, dst, x []float32) {
+	k := fm.cols
+	pool.For(fm.rows, 64, func(_, lo, hi int) {
+		switch {
+		case fm.f16 != nil:
+			kernels.MatVecF16(dst[lo:hi], fm.f16[lo*k:hi*k], x)
+		case fm.bf16 != nil:
+			for r := lo; r < hi; r++ {
+				var s float32
+				for j, h := range fm.bf16[r*k : (r+1)*k] {
+					s += kernels.BF16ToF32(h) * x[j]
+				}
+				dst[r] = s
+			}
+		default:
+			for r := lo; r < hi; r++ {
+				dst[r] = dot(fm.f32[r*k:(r+1)*k], x)
+			}
+		}
+	})
+}
