@@ -62,10 +62,10 @@ type ModelInfo struct {
 	Heads          int
 	KVHeads        int
 	HeadDim        int
-	FFN            int   // feed-forward width
-	VocabSize      int   // rows of the embedding / output matrix
-	ContextLength  int   // the model's trained context
-	ContextSize    int   // KV cache length of each session
+	FFN            int // feed-forward width
+	VocabSize      int // rows of the embedding / output matrix
+	ContextLength  int // the model's trained context
+	ContextSize    int // KV cache length of each session
 	RopeTheta      float64
 	Parameters     int64 // total parameter count
 	TiedEmbeddings bool  // the output matrix is the token embedding

@@ -89,8 +89,8 @@ func modelFromGGUF(name string, f *gguf.File) (*Model, error) {
 	}
 	var err error
 	for _, p := range []struct {
-		dst       *int
-		key       string
+		dst         *int
+		key         string
 		def, lo, hi int
 	}{
 		{&c.dim, "embedding_length", -1, 1, 1 << 16},
