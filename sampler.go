@@ -105,17 +105,38 @@ func repeatPenaltyOn(repeat float32) bool {
 // argmax returns the index of the highest logit, the lowest index on a tie.
 // NaN logits are never chosen; when every logit is NaN it returns 0.
 func argmax(logits []float32) int {
-	best := -1
-	var bestL float32
-	for i, l := range logits {
-		if l != l {
-			continue
+	// Four running maxima, so that the compare-and-move chains run side by
+	// side; then the first index that holds the maximum.
+	m0 := float32(math.Inf(-1))
+	m1, m2, m3 := m0, m0, m0
+	i := 0
+	for ; i+4 <= len(logits); i += 4 {
+		l := logits[i : i+4 : i+4]
+		if l[0] > m0 { // false for NaN
+			m0 = l[0]
 		}
-		if best < 0 || l > bestL {
-			best, bestL = i, l
+		if l[1] > m1 {
+			m1 = l[1]
+		}
+		if l[2] > m2 {
+			m2 = l[2]
+		}
+		if l[3] > m3 {
+			m3 = l[3]
 		}
 	}
-	return max(best, 0)
+	for _, l := range logits[i:] {
+		if l > m0 {
+			m0 = l
+		}
+	}
+	m := max(m0, m1, m2, m3)
+	for i, l := range logits {
+		if l == m {
+			return i
+		}
+	}
+	return 0
 }
 
 // fillCandidates writes one candidate per logit into dst (grown if needed)
@@ -218,8 +239,25 @@ func partialSort(c []candidate, m int) {
 }
 
 // selectBest reorders c so that every candidate of c[:m] ranks before every
-// candidate of c[m:] (quickselect with a median-of-three pivot).
+// candidate of c[m:]: with a heap of m candidates when m is small next to
+// len(c) (one cheap pass), else by quickselect with a median-of-three pivot.
 func selectBest(c []candidate, m int) {
+	if m <= 0 || m >= len(c) {
+		return
+	}
+	if m <= 256 && len(c) >= 16*m {
+		h := c[:m]
+		for i := m/2 - 1; i >= 0; i-- {
+			siftDownWorst(h, i)
+		}
+		for i := m; i < len(c); i++ {
+			if better(c[i], h[0]) {
+				h[0], c[i] = c[i], h[0]
+				siftDownWorst(h, 0)
+			}
+		}
+		return
+	}
 	lo, hi := 0, len(c)
 	for hi-lo > 12 {
 		mid := lo + (hi-lo)/2
@@ -287,10 +325,23 @@ func topP(c []candidate, p float32) []candidate {
 		return c
 	}
 	maxl := maxLogit(c)
+	return topPNormalized(c, p, maxl, expSum(c, maxl))
+}
+
+// expSum returns the sum of exp(logit - maxl) over c.
+func expSum(c []candidate, maxl float32) float64 {
 	var z float64
 	for _, x := range c {
 		z += math.Exp(float64(x.logit - maxl))
 	}
+	return z
+}
+
+// topPNormalized is topP with the probabilities exp(logit - maxl) / z given
+// by the caller, who may have computed maxl and z over a larger set that c
+// was filtered from; when the probabilities of c sum to less than p, all of c
+// is kept (sorted).
+func topPNormalized(c []candidate, p float32, maxl float32, z float64) []candidate {
 	target := float64(p) * z
 	var cum float64
 	sorted, m := 0, 64
@@ -496,8 +547,18 @@ func (s *sampler) sample(logits []float32, recent []int) int {
 	if s.rng == nil {
 		return argmax(logits)
 	}
+	c := s.filter(logits)
+	temperature(c, s.temperature)
+	softmax(c)
+	return draw(c, s.rng.Float64())
+}
+
+// filter returns the candidates that top-k, top-p and min-p keep, in the
+// sampler's buffer.
+func (s *sampler) filter(logits []float32) []candidate {
 	var c []candidate
-	if s.topK > 0 && s.topK < len(logits) {
+	topKOn := s.topK > 0 && s.topK < len(logits)
+	if topKOn {
 		c = topKLogits(s.cands, logits, s.topK)
 	} else {
 		c = fillCandidates(s.cands, logits)
@@ -505,9 +566,18 @@ func (s *sampler) sample(logits []float32, recent []int) int {
 	if cap(c) > cap(s.cands) {
 		s.cands = c[:0]
 	}
+	topPOn := s.topP > 0 && s.topP < 1
+	if !topKOn && topPOn && s.minP > 0 && len(c) > 1 {
+		// Both filters keep a prefix of the sorted candidates, and min-p's
+		// threshold depends only on the highest logit, so top-p then min-p
+		// keeps the shorter prefix of the two either way. Filtering by min-p
+		// first (one pass, no sorting) leaves top-p only a few candidates to
+		// sort, as long as it uses the probabilities over all of them.
+		maxl := maxLogit(c)
+		z := expSum(c, maxl)
+		c = minP(c, s.minP)
+		return topPNormalized(c, s.topP, maxl, z)
+	}
 	c = topP(c, s.topP)
-	c = minP(c, s.minP)
-	temperature(c, s.temperature)
-	softmax(c)
-	return draw(c, s.rng.Float64())
+	return minP(c, s.minP)
 }
