@@ -39,6 +39,18 @@ func (t TokenType) rawText() bool { return t == TypeControl || t == TypeUserDefi
 // package cannot run (another model type or pre-tokenizer split).
 var ErrUnsupported = errors.New("unsupported tokenizer")
 
+// ConfigError reports malformed data in a field of a Config.
+type ConfigError struct {
+	Field string // "Tokens", "Types", "Merges" or "MergePairs"
+	Msg   string
+}
+
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Msg }
+
+func configError(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
 // Config is the data a Tokenizer is built from.
 type Config struct {
 	// Tokens holds the text of each token, indexed by id. Control and
@@ -80,13 +92,13 @@ type Tokenizer struct {
 func New(cfg Config) (*Tokenizer, error) {
 	n := len(cfg.Tokens)
 	if n == 0 {
-		return nil, errors.New("no tokens")
+		return nil, configError("Tokens", "no tokens")
 	}
 	if n >= 1<<31-1 {
-		return nil, fmt.Errorf("%d tokens: too many", n)
+		return nil, configError("Tokens", "%d tokens: too many", n)
 	}
 	if cfg.Types != nil && len(cfg.Types) != n {
-		return nil, fmt.Errorf("%d token types for %d tokens", len(cfg.Types), n)
+		return nil, configError("Types", "%d token types for %d tokens", len(cfg.Types), n)
 	}
 	t := &Tokenizer{
 		offs:         make([]uint32, n+1),
@@ -99,7 +111,7 @@ func New(cfg Config) (*Tokenizer, error) {
 		size += len(s)
 	}
 	if size >= 1<<32 {
-		return nil, errors.New("token text too long")
+		return nil, configError("Tokens", "token text too long")
 	}
 	buf := make([]byte, 0, size)
 	for i, s := range cfg.Tokens {
@@ -107,7 +119,7 @@ func New(cfg Config) (*Tokenizer, error) {
 		if cfg.Types != nil {
 			typ = cfg.Types[i]
 			if typ < TypeUndefined || typ > TypeByte {
-				return nil, fmt.Errorf("token %d: unknown type %d", i, typ)
+				return nil, configError("Types", "token %d: unknown type %d", i, typ)
 			}
 		}
 		t.types[i] = typ
@@ -194,13 +206,13 @@ func (t *Tokenizer) addMerges(cfg Config) error {
 			sp = strings.IndexByte(m[1:], ' ') + 1
 		}
 		if sp <= 0 || sp == len(m)-1 {
-			return fmt.Errorf("merge %d (%q): not two tokens separated by a space", i, m)
+			return configError("Merges", "merge %d (%q): not two tokens separated by a space", i, m)
 		}
 		add(m[:sp], m[sp+1:])
 	}
 	for i, m := range cfg.MergePairs {
 		if m[0] == "" || m[1] == "" {
-			return fmt.Errorf("merge %d (%q): empty token", len(cfg.Merges)+i, m)
+			return configError("MergePairs", "merge %d (%q): empty token", i, m)
 		}
 		add(m[0], m[1])
 	}
