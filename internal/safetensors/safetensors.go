@@ -13,9 +13,10 @@
 // is valid until the [File] or [Checkpoint] it came from is closed. A File or
 // Checkpoint is safe for concurrent use, except for Close.
 //
-// Errors wrap [ErrMalformed] (the file breaks the format) or [ErrUnsupported]
-// (a valid file using something this package does not read), so callers can
-// tell the two apart with errors.Is.
+// Errors wrap [ErrMalformed] (the file breaks the format), [ErrUnsupported]
+// (a valid file using something this package does not read) or
+// [ErrNotFound] (no tensor of that name), so callers can tell them apart with
+// errors.Is.
 package safetensors
 
 import (
@@ -305,6 +306,14 @@ func checkOverlap(tensors []TensorInfo) error {
 // decodeObject walks a JSON object, calling fn for each member in order. It
 // rejects duplicate keys and anything after the object but white space.
 func decodeObject(data []byte, fn func(key string, raw json.RawMessage) error) error {
+	err := walkObject(data, fn)
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func walkObject(data []byte, fn func(key string, raw json.RawMessage) error) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
@@ -329,6 +338,9 @@ func decodeObject(data []byte, fn func(key string, raw json.RawMessage) error) e
 		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return fmt.Errorf("key %q: %w", key, err)
 		}
 		if err := fn(key, raw); err != nil {
