@@ -78,17 +78,10 @@ type ModelInfo struct {
 // directory. Weights are memory-mapped where the format allows it; Close
 // releases them.
 func Load(path string, opts ...LoadOption) (*Model, error) {
-	lc := loadConfig{threads: runtime.NumCPU(), maxBatch: 64}
-	for _, o := range opts {
-		o(&lc)
+	lc, err := loadOptions(opts)
+	if err != nil {
+		return nil, err
 	}
-	if lc.threads < 1 {
-		return nil, fmt.Errorf("bitnet: WithThreads(%d): need at least 1", lc.threads)
-	}
-	if lc.ctxSize < 0 {
-		return nil, fmt.Errorf("bitnet: WithContextSize(%d): negative", lc.ctxSize)
-	}
-	lc.maxBatch = max(lc.maxBatch, 1)
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("bitnet: %w", err)
@@ -105,6 +98,38 @@ func Load(path string, opts ...LoadOption) (*Model, error) {
 	m.info.FileSize = st.Size()
 	m.finish(lc)
 	return m, nil
+}
+
+// LoadGGUF loads a GGUF model held in memory, such as one embedded in the
+// program with go:embed. The model refers to data, which must not change
+// while the model is used.
+func LoadGGUF(data []byte, opts ...LoadOption) (*Model, error) {
+	lc, err := loadOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := loadGGUFBytes("model.gguf", data)
+	if err != nil {
+		return nil, err
+	}
+	m.info.FileSize = int64(len(data))
+	m.finish(lc)
+	return m, nil
+}
+
+func loadOptions(opts []LoadOption) (loadConfig, error) {
+	lc := loadConfig{threads: runtime.NumCPU(), maxBatch: 64}
+	for _, o := range opts {
+		o(&lc)
+	}
+	if lc.threads < 1 {
+		return lc, fmt.Errorf("bitnet: WithThreads(%d): need at least 1", lc.threads)
+	}
+	if lc.ctxSize < 0 {
+		return lc, fmt.Errorf("bitnet: WithContextSize(%d): negative", lc.ctxSize)
+	}
+	lc.maxBatch = max(lc.maxBatch, 1)
+	return lc, nil
 }
 
 // finish applies the load options and derives run-time tables.

@@ -374,3 +374,13 @@ func (tl *tensorLoader) layer(ly *layer, i int, c *config) error {
 	lin(&ly.down, "ffn_down", c.dim, c.ffn)
 	return err
 }
+
+// loadGGUFBytes reads a GGUF model held in memory; the model refers to
+// data, which must not change while the model is used.
+func loadGGUFBytes(name string, data []byte) (*Model, error) {
+	f, err := gguf.Parse(data)
+	if err != nil {
+		return nil, wrapGGUFError(name, err)
+	}
+	return modelFromGGUF(name, f)
+}

@@ -332,3 +332,13 @@ func toAny[T any](xs []T) []any {
 type sliceWriter struct{ buf []byte }
 
 func (s *sliceWriter) Write(p []byte) (int, error) { s.buf = append(s.buf, p...); return len(p), nil }
+
+// DropTensor removes a tensor added earlier.
+func (w *Writer) DropTensor(name string) {
+	for i, t := range w.tensors {
+		if t.info.Name == name {
+			w.tensors = append(w.tensors[:i], w.tensors[i+1:]...)
+			return
+		}
+	}
+}
