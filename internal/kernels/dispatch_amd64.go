@@ -1,0 +1,89 @@
+//go:build gc && !purego
+
+package kernels
+
+import "github.com/org/bitnet/internal/cpu"
+
+// Dispatch flags, set once from internal/cpu (after BITNET_CPU); tests
+// switch them with selectImplementation. A tier's kernels run when its flag
+// is set, most capable first; a kernel without an AVX-512 version uses its
+// AVX2 version in the avx512 tier.
+var (
+	useAVX2   = cpu.X86.Tier() >= cpu.AVX2
+	useAVX512 = cpu.X86.Tier() >= cpu.AVX512
+)
+
+func init() {
+	register("avx2", useAVX2, &useAVX2)
+	register("avx512", useAVX512, &useAVX2, &useAVX512)
+}
+
+func quantizeI8(q []int8, x []float32) (float32, int32) {
+	switch {
+	case useAVX512:
+		return quantizeI8Vec(q, x, 64, absMaxAVX512, quantizeAVX512)
+	case useAVX2:
+		return quantizeI8Vec(q, x, 32, absMaxAVX2, quantizeAVX2)
+	}
+	return quantizeI8Generic(q, x)
+}
+
+// quantizeI8Vec runs the vector kernels on the first len(x) &^ (width−1)
+// values and the Go code of quantizeI8Generic on the rest.
+func quantizeI8Vec(q []int8, x []float32, width int,
+	absMax func([]float32) float32, quantize func([]int8, []float32, float32) int32) (float32, int32) {
+	n := len(x) &^ (width - 1)
+	m := absMaxFrom(max(absMin, absMax(x[:n])), x[n:])
+	scale := 127 / m
+	sum := quantize(q[:n], x[:n], scale)
+	sum += quantizeRange(q[n:], x[n:], scale)
+	return scale, sum
+}
+
+func matVecI2S(dst []int32, w []byte, q []int8) {
+	switch {
+	case useAVX512:
+		matVecI2SAVX512(dst, w, q)
+	case useAVX2:
+		matVecI2SAVX2(dst, w, q)
+	default:
+		matVecI2SGeneric(dst, w, q)
+	}
+}
+
+// A matMulTile kernel applies rows of w to a fixed number of tokens.
+type matMulTile func(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+var (
+	matMulI2SAVX2Tiles = [...]matMulTile{
+		matMulI2SAVX2T1, matMulI2SAVX2T2, matMulI2SAVX2T3, matMulI2SAVX2T4,
+		matMulI2SAVX2T5, matMulI2SAVX2T6, matMulI2SAVX2T7, matMulI2SAVX2T8,
+	}
+	matMulI2SAVX512Tiles = [...]matMulTile{
+		matMulI2SAVX512T1, matMulI2SAVX512T2, matMulI2SAVX512T3, matMulI2SAVX512T4,
+		matMulI2SAVX512T5, matMulI2SAVX512T6, matMulI2SAVX512T7, matMulI2SAVX512T8,
+	}
+)
+
+func matMulI2S(dst []int32, ldd int, w []byte, rows int, q []int8, k, n int) {
+	switch {
+	case useAVX512:
+		matMulTiles(matMulI2SAVX512Tiles[:], dst, ldd, w, rows, q, k, n)
+	case useAVX2:
+		matMulTiles(matMulI2SAVX2Tiles[:], dst, ldd, w, rows, q, k, n)
+	default:
+		matMulI2SGeneric(dst, ldd, w, rows, q, k, n)
+	}
+}
+
+// matMulTiles covers the n tokens with full tiles and one smaller tile.
+func matMulTiles(tiles []matMulTile, dst []int32, ldd int, w []byte, rows int, q []int8, k, n int) {
+	for t := 0; t < n; t += len(tiles) {
+		size := min(len(tiles), n-t)
+		tiles[size-1](dst[t*ldd:], ldd, w, rows, q[t*k:], k)
+	}
+}
+
+func matVecF16(dst []float32, w []uint16, x []float32) {
+	matVecF16Generic(dst, w, x)
+}

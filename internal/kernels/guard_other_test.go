@@ -1,0 +1,7 @@
+//go:build !linux
+
+package kernels
+
+import "testing"
+
+func guarded[T any](t testing.TB, n int) []T { return make([]T, n) }
