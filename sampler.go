@@ -105,38 +105,50 @@ func repeatPenaltyOn(repeat float32) bool {
 // argmax returns the index of the highest logit, the lowest index on a tie.
 // NaN logits are never chosen; when every logit is NaN it returns 0.
 func argmax(logits []float32) int {
+	// One pass in blocks: the maximum of a block, and only when it beats
+	// the best so far, its first index.
+	const block = 256
+	best, bestL := -1, float32(math.Inf(-1))
+	for start := 0; start < len(logits); start += block {
+		b := logits[start:min(start+block, len(logits))]
+		if m := maxOf(b); m > bestL {
+			best, bestL = start+slices.Index(b, m), m
+		}
+	}
+	if best < 0 { // nothing above -Inf
+		best = max(slices.Index(logits, bestL), 0)
+	}
+	return best
+}
+
+// maxOf returns the highest value of x that is not NaN (-Inf for none).
+func maxOf(x []float32) float32 {
 	// Four running maxima, so that the compare-and-move chains run side by
-	// side; then the first index that holds the maximum.
+	// side.
 	m0 := float32(math.Inf(-1))
 	m1, m2, m3 := m0, m0, m0
 	i := 0
-	for ; i+4 <= len(logits); i += 4 {
-		l := logits[i : i+4 : i+4]
-		if l[0] > m0 { // false for NaN
-			m0 = l[0]
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		if v[0] > m0 { // false for NaN
+			m0 = v[0]
 		}
-		if l[1] > m1 {
-			m1 = l[1]
+		if v[1] > m1 {
+			m1 = v[1]
 		}
-		if l[2] > m2 {
-			m2 = l[2]
+		if v[2] > m2 {
+			m2 = v[2]
 		}
-		if l[3] > m3 {
-			m3 = l[3]
-		}
-	}
-	for _, l := range logits[i:] {
-		if l > m0 {
-			m0 = l
+		if v[3] > m3 {
+			m3 = v[3]
 		}
 	}
-	m := max(m0, m1, m2, m3)
-	for i, l := range logits {
-		if l == m {
-			return i
+	for _, v := range x[i:] {
+		if v > m0 {
+			m0 = v
 		}
 	}
-	return 0
+	return max(m0, m1, m2, m3)
 }
 
 // fillCandidates writes one candidate per logit into dst (grown if needed)

@@ -138,6 +138,24 @@ func TestArgmax(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, argmax(tt.logits), "%v", tt.logits)
 	}
+	// Against a plain loop, on lengths around the block size, with ties and
+	// NaN.
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{1, 3, 255, 256, 257, 1000, 5003} {
+		for range 20 {
+			logits := randomLogits(r, n, 1+r.IntN(5))
+			for range r.IntN(4) {
+				logits[r.IntN(n)] = nan
+			}
+			want := -1
+			for i, l := range logits {
+				if l == l && (want < 0 || l > logits[want]) {
+					want = i
+				}
+			}
+			require.Equal(t, max(want, 0), argmax(logits), "n=%d", n)
+		}
+	}
 }
 
 func TestTopK(t *testing.T) {
@@ -320,8 +338,15 @@ func TestSamplerGreedy(t *testing.T) {
 	for range 5 {
 		assert.Equal(t, 1, s.sample(logits, nil))
 	}
-	// A zero GenerateOptions is greedy too.
-	assert.Equal(t, 1, newSampler(&GenerateOptions{}).sample(logits, nil))
+	// A zero GenerateOptions is greedy too, and so are a negative or NaN
+	// temperature.
+	nan := float32(math.NaN())
+	for _, o := range []GenerateOptions{{}, {Temperature: -1, TopK: 2}, {Temperature: nan}} {
+		assert.Equal(t, 1, newSampler(&o).sample(logits, nil), "%+v", o)
+	}
+	// NaN or infinite penalties are off.
+	o := GenerateOptions{RepeatPenalty: nan, PresencePenalty: inf32, FrequencyPenalty: nan}
+	assert.Equal(t, 1, newSampler(&o).sample(logits, []int{1, 2}))
 
 	// Greedy after the penalties: 3/2 = 1.5 < 2.
 	opts = GenerateOptions{RepeatPenalty: 2}
