@@ -11,15 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var inf32 = float32(math.Inf(1))
+var posInf32 = float32(math.Inf(1))
 
 // cands makes candidates with ids 0, 1, ... from logits.
-func cands(logits ...float32) []candidate {
+func candsOf(logits ...float32) []candidate {
 	return fillCandidates(nil, logits)
 }
 
 // ids returns the ids of c in order.
-func ids(c []candidate) []int {
+func candIDs(c []candidate) []int {
 	out := make([]int, len(c))
 	for i, x := range c {
 		out[i] = int(x.id)
@@ -28,7 +28,7 @@ func ids(c []candidate) []int {
 }
 
 // logitsOf returns logits whose softmax is probs.
-func logitsOf(probs ...float64) []float32 {
+func logitsOfProbs(probs ...float64) []float32 {
 	out := make([]float32, len(probs))
 	for i, p := range probs {
 		out[i] = float32(math.Log(p))
@@ -133,7 +133,7 @@ func TestArgmax(t *testing.T) {
 		{[]float32{-5, -2, -2, -7}, 1},
 		{[]float32{nan, 1, nan, 2}, 3},
 		{[]float32{nan, nan}, 0},
-		{[]float32{-inf32, -inf32, -1}, 2},
+		{[]float32{-posInf32, -posInf32, -1}, 2},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, argmax(tt.logits), "%v", tt.logits)
@@ -174,9 +174,9 @@ func TestTopK(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, ids(topK(cands(tt.logits...), tt.k)))
+			assert.Equal(t, tt.want, candIDs(topK(candsOf(tt.logits...), tt.k)))
 			if tt.k > 0 && tt.k < len(tt.logits) {
-				assert.Equal(t, tt.want, ids(topKLogits(nil, tt.logits, tt.k)))
+				assert.Equal(t, tt.want, candIDs(topKLogits(nil, tt.logits, tt.k)))
 			}
 		})
 	}
@@ -189,24 +189,24 @@ func TestPartialSort(t *testing.T) {
 	for _, n := range []int{1, 2, 5, 13, 100, 1000, 5000} {
 		for _, levels := range []int{0, 1, 3, 50} {
 			logits := randomLogits(r, n, levels)
-			want := cands(logits...)
+			want := candsOf(logits...)
 			slices.SortFunc(want, cmpCandidates)
 			for _, k := range []int{1, 2, 7, 40, 64, n - 1, n} {
 				if k < 1 || k > n {
 					continue
 				}
 				name := fmt.Sprintf("n=%d/levels=%d/k=%d", n, levels, k)
-				c := cands(logits...)
+				c := candsOf(logits...)
 				partialSort(c, k)
-				require.Equal(t, ids(want[:k]), ids(c[:k]), name)
-				rest := ids(c[k:])
+				require.Equal(t, candIDs(want[:k]), candIDs(c[:k]), name)
+				rest := candIDs(c[k:])
 				slices.Sort(rest)
-				wantRest := ids(want[k:])
+				wantRest := candIDs(want[k:])
 				slices.Sort(wantRest)
 				require.Equal(t, wantRest, rest, name)
 				if k < n {
-					require.Equal(t, ids(want[:k]), ids(topK(cands(logits...), k)), name)
-					require.Equal(t, ids(want[:k]), ids(topKLogits(nil, logits, k)), name)
+					require.Equal(t, candIDs(want[:k]), candIDs(topK(candsOf(logits...), k)), name)
+					require.Equal(t, candIDs(want[:k]), candIDs(topKLogits(nil, logits, k)), name)
 				}
 			}
 		}
@@ -230,7 +230,7 @@ func TestTopP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, ids(topP(cands(logitsOf(tt.probs...)...), tt.p)))
+			assert.Equal(t, tt.want, candIDs(topP(candsOf(logitsOfProbs(tt.probs...)...), tt.p)))
 		})
 	}
 }
@@ -242,7 +242,7 @@ func TestTopPLarge(t *testing.T) {
 	for _, levels := range []int{0, 2} {
 		logits := randomLogits(r, 20000, levels)
 		for _, p := range []float32{0.001, 0.1, 0.5, 0.9, 0.999} {
-			want := cands(logits...)
+			want := candsOf(logits...)
 			slices.SortFunc(want, cmpCandidates)
 			maxl := want[0].logit
 			var z float64
@@ -258,8 +258,8 @@ func TestTopPLarge(t *testing.T) {
 					break
 				}
 			}
-			got := topP(cands(logits...), p)
-			assert.Equal(t, ids(want[:n]), ids(got), "levels=%d p=%v", levels, p)
+			got := topP(candsOf(logits...), p)
+			assert.Equal(t, candIDs(want[:n]), candIDs(got), "levels=%d p=%v", levels, p)
 		}
 	}
 }
@@ -279,20 +279,20 @@ func TestMinP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, ids(minP(cands(logitsOf(tt.probs...)...), tt.p)))
+			assert.Equal(t, tt.want, candIDs(minP(candsOf(logitsOfProbs(tt.probs...)...), tt.p)))
 		})
 	}
 }
 
 func TestTemperatureAndSoftmax(t *testing.T) {
-	c := cands(logitsOf(0.5, 0.25, 0.25)...)
+	c := candsOf(logitsOfProbs(0.5, 0.25, 0.25)...)
 	softmax(c)
 	assert.InDelta(t, 0.5, c[0].prob, 1e-6)
 	assert.InDelta(t, 0.25, c[1].prob, 1e-6)
 
 	// Temperature T raises each probability to the power 1/T, renormalized.
 	for _, temp := range []float32{0.5, 2} {
-		c := cands(logitsOf(0.5, 0.25, 0.25)...)
+		c := candsOf(logitsOfProbs(0.5, 0.25, 0.25)...)
 		temperature(c, temp)
 		softmax(c)
 		a, b := math.Pow(0.5, 1/float64(temp)), math.Pow(0.25, 1/float64(temp))
@@ -300,23 +300,23 @@ func TestTemperatureAndSoftmax(t *testing.T) {
 		assert.InDelta(t, b/(a+2*b), c[1].prob, 1e-6, "T=%v", temp)
 	}
 
-	c = cands(2, 4)
+	c = candsOf(2, 4)
 	temperature(c, 2)
 	assert.Equal(t, []float32{1, 2}, []float32{c[0].logit, c[1].logit})
 
-	c = cands(1, inf32, 3, inf32)
+	c = candsOf(1, posInf32, 3, posInf32)
 	softmax(c)
 	assert.Equal(t, []float32{0, 0.5, 0, 0.5}, []float32{c[0].prob, c[1].prob, c[2].prob, c[3].prob})
-	c = cands(-inf32, -inf32)
+	c = candsOf(-posInf32, -posInf32)
 	softmax(c)
 	assert.Equal(t, []float32{0.5, 0.5}, []float32{c[0].prob, c[1].prob})
-	c = cands(0, 1000, -1000)
+	c = candsOf(0, 1000, -1000)
 	softmax(c)
 	assert.Equal(t, []float32{0, 1, 0}, []float32{c[0].prob, c[1].prob, c[2].prob})
 }
 
 func TestDraw(t *testing.T) {
-	c := cands(logitsOf(0.5, 0.25, 0.25)...)
+	c := candsOf(logitsOfProbs(0.5, 0.25, 0.25)...)
 	softmax(c)
 	tests := []struct {
 		u    float64
@@ -325,7 +325,7 @@ func TestDraw(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, draw(c, tt.u), "u=%v", tt.u)
 	}
-	c = cands(5, -inf32)
+	c = candsOf(5, -posInf32)
 	softmax(c)
 	assert.Equal(t, 0, draw(c, math.Nextafter(1, 0)))
 }
@@ -345,7 +345,7 @@ func TestSamplerGreedy(t *testing.T) {
 		assert.Equal(t, 1, newSampler(&o).sample(logits, nil), "%+v", o)
 	}
 	// NaN or infinite penalties are off.
-	o := GenerateOptions{RepeatPenalty: nan, PresencePenalty: inf32, FrequencyPenalty: nan}
+	o := GenerateOptions{RepeatPenalty: nan, PresencePenalty: posInf32, FrequencyPenalty: nan}
 	assert.Equal(t, 1, newSampler(&o).sample(logits, []int{1, 2}))
 
 	// Greedy after the penalties: 3/2 = 1.5 < 2.
@@ -385,10 +385,10 @@ func TestSamplerFilter(t *testing.T) {
 			for _, p := range []float32{0, 0.5, 0.95, 0.9999} {
 				for _, mp := range []float32{0, 0.05, 0.5} {
 					opts := GenerateOptions{Temperature: 1, TopK: k, TopP: p, MinP: mp}
-					want := topK(cands(logits...), k)
+					want := topK(candsOf(logits...), k)
 					want = minP(topP(want, p), mp)
 					got := newSampler(&opts).filter(logits)
-					require.Equal(t, ids(want), ids(got), "%s k=%d p=%v min-p=%v", name, k, p, mp)
+					require.Equal(t, candIDs(want), candIDs(got), "%s k=%d p=%v min-p=%v", name, k, p, mp)
 				}
 			}
 		}
@@ -439,7 +439,7 @@ func TestSamplerDistribution(t *testing.T) {
 			tt.opts.Seed = 99
 			s := newSampler(&tt.opts)
 			counts := make([]float64, len(probs))
-			logits := logitsOf(probs...)
+			logits := logitsOfProbs(probs...)
 			for range n {
 				counts[s.sample(logits, nil)]++
 			}
