@@ -13,12 +13,12 @@ import (
 
 var posInf32 = float32(math.Inf(1))
 
-// cands makes candidates with ids 0, 1, ... from logits.
+// candsOf makes candidates with ids 0, 1, ... from logits.
 func candsOf(logits ...float32) []candidate {
 	return fillCandidates(nil, logits)
 }
 
-// ids returns the ids of c in order.
+// candIDs returns the ids of c in order.
 func candIDs(c []candidate) []int {
 	out := make([]int, len(c))
 	for i, x := range c {
@@ -27,7 +27,7 @@ func candIDs(c []candidate) []int {
 	return out
 }
 
-// logitsOf returns logits whose softmax is probs.
+// logitsOfProbs returns logits whose softmax is probs.
 func logitsOfProbs(probs ...float64) []float32 {
 	out := make([]float32, len(probs))
 	for i, p := range probs {
