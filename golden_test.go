@@ -138,3 +138,37 @@ func TestGoldenGGUF(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenDemo checks the embedded demo model against its reference
+// logits and greedy continuation.
+func TestGoldenDemo(t *testing.T) {
+	g := loadGolden(t, filepath.Join("testdata", "demo", "go-demo.json"))
+	g.path = filepath.Join("internal", "demo", "go-demo.gguf")
+	m, err := Load(g.path, WithThreads(2))
+	require.NoError(t, err)
+	defer m.Close()
+	s, err := m.NewSession()
+	require.NoError(t, err)
+	logits, err := s.eval(context.Background(), g.Tokens, true)
+	require.NoError(t, err)
+	checkLogits(t, g, logits)
+
+	// The prompt tokenizes as the reference did, and greedy decoding
+	// continues it the same way.
+	var ref struct {
+		Prompt       string `json:"prompt"`
+		PromptTokens int    `json:"prompt_tokens"`
+		GreedyText   string `json:"greedy_text"`
+	}
+	raw, err := os.ReadFile(filepath.Join("testdata", "demo", "go-demo.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &ref))
+	ids, err := m.encodePrompt(ref.Prompt)
+	require.NoError(t, err)
+	require.Equal(t, g.Tokens[:ref.PromptTokens], ids)
+	res, err := m.Generate(context.Background(), ref.Prompt, &GenerateOptions{MaxTokens: len(g.Tokens) - ref.PromptTokens})
+	require.NoError(t, err)
+	require.Equal(t, g.Tokens[ref.PromptTokens:], res.Tokens)
+	require.Equal(t, ref.GreedyText, ref.Prompt+res.Text)
+	require.Equal(t, StopMaxTokens, res.StopReason)
+}

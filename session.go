@@ -13,6 +13,7 @@ type Session struct {
 	cache  *kvCache
 	rs     *runState
 	logits []float32 // after the last evaluated token; nil when unknown
+	tokens []int     // the sequence held in the cache
 	closed bool
 }
 
@@ -86,6 +87,7 @@ func (s *Session) eval(ctx context.Context, ids []int, all bool) ([][]float32, e
 		last = logits[len(logits)-vocab:]
 	}
 	s.logits = append(s.logits[:0], last...)
+	s.tokens = append(s.tokens, ids...)
 	return out, nil
 }
 
@@ -100,7 +102,15 @@ func (s *Session) Logits() []float32 {
 }
 
 // Len returns the number of tokens in the sequence (and the KV cache).
-func (s *Session) Len() int { return s.cache.n }
+func (s *Session) Len() int {
+	if s.closed {
+		return 0
+	}
+	return s.cache.n
+}
+
+// TokenIDs returns a copy of the token ids the session holds.
+func (s *Session) TokenIDs() []int { return append([]int(nil), s.tokens...) }
 
 // Truncate keeps the first n tokens of the sequence, so that the next Eval
 // continues from there. Logits returns nil until that Eval.
@@ -113,6 +123,7 @@ func (s *Session) Truncate(n int) error {
 	}
 	if n != s.cache.n {
 		s.cache.truncate(n)
+		s.tokens = s.tokens[:n]
 		s.logits = s.logits[:0]
 	}
 	return nil
@@ -124,6 +135,6 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.cache, s.rs, s.logits = nil, nil, nil
+	s.cache, s.rs, s.logits, s.tokens = nil, nil, nil, nil
 	return nil
 }
