@@ -78,8 +78,9 @@ type Tokenizer struct {
 	offs  []uint32 // token i is text[offs[i]:offs[i+1]]
 	types []TokenType
 
-	vocab        map[string]int32 // bytes → id, for the tokens BPE may produce
-	byteID       [256]int32       // the token of each single byte, or -1
+	vocab        strTable       // bytes → id, for the tokens BPE may produce
+	dups         map[int32]bool // tokens whose bytes an earlier token has
+	byteID       [256]int32     // the token of each single byte, or -1
 	pairs        pairTable
 	ignoreMerges bool
 
@@ -103,7 +104,6 @@ func New(cfg Config) (*Tokenizer, error) {
 	t := &Tokenizer{
 		offs:         make([]uint32, n+1),
 		types:        make([]TokenType, n),
-		vocab:        make(map[string]int32, n),
 		ignoreMerges: cfg.IgnoreMerges,
 	}
 	size := 0
@@ -140,8 +140,9 @@ func New(cfg Config) (*Tokenizer, error) {
 	for i := range t.byteID {
 		t.byteID[i] = -1
 	}
+	t.vocab = newStrTable(t, n)
 	var added, userDef []int32
-	for i := n - 1; i >= 0; i-- { // the lowest id wins a duplicate
+	for i := range n { // the lowest id wins a duplicate
 		s := t.token(int32(i))
 		switch {
 		case t.types[i].rawText():
@@ -152,7 +153,13 @@ func New(cfg Config) (*Tokenizer, error) {
 				}
 			}
 		case s != "":
-			t.vocab[s] = int32(i)
+			if !t.vocab.add(s, int32(i)) {
+				if t.dups == nil {
+					t.dups = make(map[int32]bool)
+				}
+				t.dups[int32(i)] = true
+				continue
+			}
 			if len(s) == 1 {
 				t.byteID[s[0]] = int32(i)
 			}
@@ -173,32 +180,27 @@ func (t *Tokenizer) token(id int32) string { return t.text[t.offs[id]:t.offs[id+
 
 func (t *Tokenizer) addMerges(cfg Config) error {
 	t.pairs = newPairTable(len(t.types), len(cfg.Merges)+len(cfg.MergePairs))
-	var scratch []byte
-	lookup := func(s string) int32 {
-		var ok bool
-		scratch, ok = appendDecoded(scratch[:0], s)
-		if !ok {
-			scratch = append(scratch[:0], s...)
-		}
-		id, found := t.vocab[string(scratch)]
-		if !found {
-			return -1
-		}
-		return id
-	}
+	var buf []byte
+	guess := int32(-1) // the merged token is often the one after the last
+	// add records the merge of the token texts a and b, in GPT-2 form.
 	add := func(a, b string) {
-		ia, ib := lookup(a), lookup(b)
+		buf = t.appendText(buf[:0], a)
+		na := len(buf)
+		buf = t.appendText(buf, b)
+		ab := unsafe.String(unsafe.SliceData(buf), len(buf))
+		ia, ib := t.vocab.get(ab[:na]), t.vocab.get(ab[na:])
 		if ia < 0 || ib < 0 {
 			t.pairs.skip()
 			return
 		}
-		scratch = append(append(scratch[:0], t.token(ia)...), t.token(ib)...)
-		m, ok := t.vocab[string(scratch)]
-		if !ok {
-			t.pairs.skip()
-			return
+		guess++
+		if !t.isVocab(guess) || t.token(guess) != ab {
+			if guess = t.vocab.get(ab); guess < 0 {
+				t.pairs.skip()
+				return
+			}
 		}
-		t.pairs.add(ia, ib, m)
+		t.pairs.add(ia, ib, guess)
 	}
 	for i, m := range cfg.Merges {
 		sp := -1
@@ -217,6 +219,23 @@ func (t *Tokenizer) addMerges(cfg Config) error {
 		add(m[0], m[1])
 	}
 	return nil
+}
+
+// appendText appends the bytes that token text s, in GPT-2 form, stands for;
+// s as is if it is not in that form.
+func (t *Tokenizer) appendText(dst []byte, s string) []byte {
+	dst, ok := appendDecoded(dst, s)
+	if !ok {
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+// isVocab reports whether id is in range and is the token that the
+// vocabulary lookup gives for its bytes.
+func (t *Tokenizer) isVocab(id int32) bool {
+	return id >= 0 && int(id) < len(t.types) && !t.types[id].rawText() &&
+		t.offs[id] != t.offs[id+1] && !t.dups[id]
 }
 
 // NumTokens returns the number of tokens (the vocabulary size).
@@ -242,7 +261,7 @@ func (t *Tokenizer) Type(id int) TokenType {
 // that BPE produces first and then the added tokens, and false if there is
 // none.
 func (t *Tokenizer) Find(s string) (int, bool) {
-	if id, ok := t.vocab[s]; ok {
+	if id := t.vocab.get(s); id >= 0 {
 		return int(id), true
 	}
 	if id, ok := t.added.ids[s]; ok {
@@ -294,7 +313,7 @@ func (t *Tokenizer) appendPiece(dst []int, piece string) []int {
 		return dst
 	}
 	if t.ignoreMerges {
-		if id, ok := t.vocab[piece]; ok {
+		if id := t.vocab.get(piece); id >= 0 {
 			return append(dst, int(id))
 		}
 	}
