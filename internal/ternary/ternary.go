@@ -84,14 +84,17 @@ func (b builder) set(r, j int, c byte) {
 // k is a multiple of 128 and no code 3 occurs, the Matrix uses data in place.
 func FromI2S(data []byte, rows, k int) (*Matrix, error) {
 	n := rows * k
-	if k <= 0 || rows <= 0 || n%4 != 0 || len(data) != n/4+32 {
+	if k <= 0 || rows <= 0 || n%QK != 0 {
+		return nil, fmt.Errorf("%w: I2_S needs whole 128-weight blocks, %d×%d has %d weights", ErrFormat, rows, k, n)
+	}
+	if len(data) != n/4+32 {
 		return nil, fmt.Errorf("%w: I2_S %d×%d needs %d bytes, have %d", ErrFormat, rows, k, n/4+32, len(data))
 	}
 	scale := math.Float32frombits(binary.LittleEndian.Uint32(data[n/4:]))
 	if math.IsNaN(float64(scale)) || math.IsInf(float64(scale), 0) {
 		return nil, fmt.Errorf("%w: I2_S scale is %v", ErrFormat, scale)
 	}
-	codes := data[:n/4:n/4]
+	codes := data[: n/4 : n/4]
 	if k%QK == 0 && !hasCode3(codes) {
 		return &Matrix{Rows: rows, K: k, KP: k, Data: codes, Scale: scale, InPlace: true}, nil
 	}
