@@ -149,21 +149,6 @@ func (v isa) unpack(vec func() VecVirtual, w VecVirtual, mask Op) [4]VecVirtual 
 	return c
 }
 
-// stride4 addresses element i of a sequence of equally spaced rows: i = 0..3
-// from base using the registers step and step3 = 3·step.
-func stride4(base, step, step3 Register, i int, off int) Mem {
-	m := Mem{Base: base, Disp: off}
-	switch i {
-	case 1:
-		m.Index, m.Scale = step, 1
-	case 2:
-		m.Index, m.Scale = step, 2
-	case 3:
-		m.Index, m.Scale = step3, 1
-	}
-	return m
-}
-
 // foldZ adds the upper 256 bits of each ZMM accumulator to its lower half,
 // leaving the YMM views to be reduced.
 func foldZ(acc []VecVirtual) {

@@ -6,6 +6,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+
+	"github.com/org/bitnet/asm/internal/gen"
 )
 
 // matMul emits matMulI2S<ISA>T<T>: one row at a time, each weight vector is
@@ -50,7 +52,7 @@ func (v isa) matMul(T int) {
 			LEAQ(Mem{Base: bases[i-1], Index: k, Scale: 4}, bases[i])
 		}
 	}
-	tok := func(t, off int) Mem { return stride4(bases[t/4], k, k3, t%4, off) }
+	tok := func(t, off int) Mem { return gen.Stride4(bases[t/4], k, k3, t%4, off) }
 	cnt := GP64()
 	MOVQ(k, cnt)
 	if v.bytes == 64 {
@@ -124,7 +126,7 @@ func (v isa) matMul(T int) {
 				LEAQ(Mem{Base: d, Index: ldd4, Scale: 4}, d)
 				dTok += 4
 			}
-			v.lane(x, i, stride4(d, ldd4, ldd12, first+i-dTok, 0))
+			v.lane(x, i, gen.Stride4(d, ldd4, ldd12, first+i-dTok, 0))
 		}
 	})
 	ADDQ(U32(4), dp)

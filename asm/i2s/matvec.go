@@ -6,6 +6,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+
+	"github.com/org/bitnet/asm/internal/gen"
 )
 
 // matVec emits matVecI2S<ISA>: rows are done R at a time for each R in
@@ -61,9 +63,9 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 	}
 	row := func(i, off int) Mem {
 		if i >= 4 {
-			return stride4(p4, rb, rb3, i-4, off)
+			return gen.Stride4(p4, rb, rb3, i-4, off)
 		}
-		return stride4(p, rb, rb3, i, off)
+		return gen.Stride4(p, rb, rb3, i, off)
 	}
 	qp := GP64()
 	MOVQ(qb, qp)

@@ -85,5 +85,11 @@ func matMulTiles(tiles []matMulTile, dst []int32, ldd int, w []byte, rows int, q
 }
 
 func matVecF16(dst []float32, w []uint16, x []float32) {
-	matVecF16Generic(dst, w, x)
+	switch {
+	case (useAVX512 || useAVX2) && len(x) >= 8:
+		// One kernel for both tiers: see asm/f16.
+		matVecF16AVX2(dst, w, x)
+	default:
+		matVecF16Generic(dst, w, x)
+	}
 }

@@ -22,7 +22,12 @@ func F16ToF32(h uint16) float32 { return f16Table[h] }
 func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
 // dotF16Generic returns Σ f16(w_j)·x_j, accumulating in 8 float32 lanes
-// (lane j mod 8) that are then added pairwise, the order the SIMD tiers use.
+// (lane j mod 8, in column order) that are then added pairwise, the order
+// the SIMD tiers use. Each product is rounded to float32 before it is
+// added: the explicit conversion forbids the compiler to fuse the multiply
+// and add (the Go spec allows fusion otherwise, and GOAMD64=v3 or arm64
+// would do it), and the assembly uses VMULPS then VADDPS to match. So every
+// tier, architecture and build gives the same bits.
 func dotF16Generic(w []uint16, x []float32) float32 {
 	var acc [8]float32
 	n := len(x) &^ 7
@@ -30,11 +35,11 @@ func dotF16Generic(w []uint16, x []float32) float32 {
 		ww := w[j : j+8 : j+8]
 		xx := x[j : j+8 : j+8]
 		for l := range 8 {
-			acc[l] += f16Table[ww[l]] * xx[l]
+			acc[l] += float32(f16Table[ww[l]] * xx[l])
 		}
 	}
 	for j := n; j < len(x); j++ {
-		acc[j&7] += f16Table[w[j]] * x[j]
+		acc[j&7] += float32(f16Table[w[j]] * x[j])
 	}
 	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }

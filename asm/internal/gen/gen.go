@@ -120,3 +120,19 @@ func Reduce1(y VecVirtual, extract func(imm, y, x Op)) VecVirtual {
 	VPADDD(t, x, x)
 	return x
 }
+
+// Stride4 addresses item i = 0..3 of a sequence of equally spaced items
+// (rows of a matrix, tokens): base + i·step + off, using the registers step
+// and step3 = 3·step (nil when i < 3).
+func Stride4(base, step, step3 Register, i int, off int) Mem {
+	m := Mem{Base: base, Disp: off}
+	switch i {
+	case 1:
+		m.Index, m.Scale = step, 1
+	case 2:
+		m.Index, m.Scale = step, 2
+	case 3:
+		m.Index, m.Scale = step3, 1
+	}
+	return m
+}
