@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/org/bitnet/internal/parallel"
 )
@@ -43,6 +44,8 @@ type Model struct {
 	ctxSize int
 	batch   int
 	invFreq []float64 // RoPE inverse frequencies
+
+	sessions atomic.Int64 // open sessions
 
 	closer func() error // releases the mapping
 	mu     sync.RWMutex // held for reading while a forward pass runs

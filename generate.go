@@ -77,6 +77,47 @@ func (s *Session) GenerateIDs(ctx context.Context, ids []int, opts *GenerateOpti
 
 func keepGoing(Token) bool { return true }
 
+// Chat adds msgs to the conversation the session holds, in the model's chat
+// format, and generates the assistant's reply. On an empty session msgs
+// start the conversation (with BOS); afterwards only the new messages are
+// evaluated: the previous reply is closed with <|eot_id|>, then msgs and
+// "Assistant: " follow. Keep one Session for a whole conversation.
+func (s *Session) Chat(ctx context.Context, msgs []Message, opts *GenerateOptions) (*Result, error) {
+	ids, err := s.chatTurn(msgs)
+	if err != nil {
+		return nil, err
+	}
+	return s.generate(ctx, ids, opts, keepGoing)
+}
+
+// ChatTokens is Session.Chat as a stream of tokens, as Model.Tokens.
+func (s *Session) ChatTokens(ctx context.Context, msgs []Message, opts *GenerateOptions) iter.Seq2[Token, error] {
+	return func(yield func(Token, error) bool) {
+		ids, err := s.chatTurn(msgs)
+		if err == nil {
+			_, err = s.generate(ctx, ids, opts, func(t Token) bool { return yield(t, nil) })
+		}
+		if err != nil {
+			yield(Token{}, err)
+		}
+	}
+}
+
+// chatTurn returns the ids that add msgs to the session's conversation.
+func (s *Session) chatTurn(msgs []Message) ([]int, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if s.Len() == 0 && s.pending < 0 {
+		return s.m.chatPrompt(msgs)()
+	}
+	text, err := formatChatTurn(msgs)
+	if err != nil {
+		return nil, err
+	}
+	return s.m.tok.Encode(text), nil
+}
+
 func (m *Model) chatPrompt(msgs []Message) func() ([]int, error) {
 	return func() ([]int, error) {
 		text, err := formatChat(msgs)
@@ -135,13 +176,15 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts *GenerateOpti
 	tok := s.m.tok
 	res := &Result{PromptTokens: len(prompt)}
 	start := time.Now()
+	prompt = s.withPending(prompt)
 	if len(prompt) > 0 {
 		if len(prompt) > s.cache.room() {
 			return nil, fmt.Errorf("%w: the prompt has %d tokens and the session has room for %d", ErrContextFull, len(prompt), s.cache.room())
 		}
-		if err := s.Eval(ctx, prompt); err != nil {
+		if _, err := s.eval(ctx, prompt, false); err != nil {
 			return nil, err
 		}
+		s.pending = -1
 	}
 	res.PrefillDuration = time.Since(start)
 	if s.Logits() == nil {
@@ -199,10 +242,13 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts *GenerateOpti
 				res.StopReason = StopString
 			}
 		}
+		if last {
+			s.pending = id
+		}
 		if !emit(Token{ID: id, Text: out}) || last {
 			return res, nil
 		}
-		if err := s.Eval(ctx, []int{id}); err != nil {
+		if _, err := s.eval(ctx, []int{id}, false); err != nil {
 			return nil, err
 		}
 	}

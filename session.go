@@ -14,7 +14,11 @@ type Session struct {
 	rs     *runState
 	logits []float32 // after the last evaluated token; nil when unknown
 	tokens []int     // the sequence held in the cache
-	closed bool
+	// pending is the last token a generation sampled but did not evaluate
+	// (it reached MaxTokens or filled the context), or -1. The next Eval or
+	// generation evaluates it first.
+	pending int
+	closed  bool
 }
 
 // NewSession starts an empty sequence with a KV cache of the model's
@@ -27,17 +31,31 @@ func (m *Model) NewSession() (*Session, error) {
 	c := &m.cfg
 	rs := newRunState(c, m.batch, m.ctxSize, m.pool.Threads())
 	rs.logits = make([]float32, c.vocab)
-	return &Session{m: m, cache: newKVCache(c.layers, m.ctxSize, c.kvDim()), rs: rs}, nil
+	m.sessions.Add(1)
+	return &Session{m: m, cache: newKVCache(c.layers, m.ctxSize, c.kvDim()), rs: rs, pending: -1}, nil
 }
 
 // Eval appends ids to the sequence and runs them through the model; the
 // prompt goes through in batches that read each weight matrix once. When
 // the ids do not fit in the context it returns ErrContextFull and changes
 // nothing. When ctx is cancelled it stops within a layer and returns
-// ctx.Err(); the session is then as it was before the call.
+// ctx.Err(); the session is then as it was before the call. If a
+// generation left its last sampled token unevaluated (it stopped on
+// MaxTokens), that token goes first.
 func (s *Session) Eval(ctx context.Context, ids []int) error {
-	_, err := s.eval(ctx, ids, false)
+	_, err := s.eval(ctx, s.withPending(ids), false)
+	if err == nil {
+		s.pending = -1
+	}
 	return err
+}
+
+// withPending returns ids preceded by the pending token, if any.
+func (s *Session) withPending(ids []int) []int {
+	if s.pending < 0 {
+		return ids
+	}
+	return append([]int{s.pending}, ids...)
 }
 
 // eval is Eval; with all set it returns the logits after every token of
@@ -121,6 +139,7 @@ func (s *Session) Truncate(n int) error {
 	if n < 0 || n > s.cache.n {
 		return fmt.Errorf("bitnet: Truncate(%d): the session holds %d tokens", n, s.cache.n)
 	}
+	s.pending = -1
 	if n != s.cache.n {
 		s.cache.truncate(n)
 		s.tokens = s.tokens[:n]
@@ -135,6 +154,7 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.m.sessions.Add(-1)
 	s.cache, s.rs, s.logits, s.tokens = nil, nil, nil, nil
 	return nil
 }
