@@ -11,6 +11,7 @@ package bpe
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"unsafe"
 )
@@ -141,28 +142,29 @@ func New(cfg Config) (*Tokenizer, error) {
 		t.byteID[i] = -1
 	}
 	t.vocab = newStrTable(t, n)
-	var added, userDef []int32
-	for i := range n { // the lowest id wins a duplicate
-		s := t.token(int32(i))
+	var added, userDef, normal []int32
+	for i := range n {
 		switch {
 		case t.types[i].rawText():
-			if s != "" {
+			if t.offs[i] != t.offs[i+1] {
 				added = append(added, int32(i))
 				if t.types[i] == TypeUserDefined {
 					userDef = append(userDef, int32(i))
 				}
 			}
-		case s != "":
-			if !t.vocab.add(s, int32(i)) {
-				if t.dups == nil {
-					t.dups = make(map[int32]bool)
-				}
-				t.dups[int32(i)] = true
-				continue
-			}
-			if len(s) == 1 {
-				t.byteID[s[0]] = int32(i)
-			}
+		case t.offs[i] != t.offs[i+1]:
+			normal = append(normal, int32(i))
+		}
+	}
+	for _, id := range t.vocab.addAll(normal) {
+		if t.dups == nil {
+			t.dups = make(map[int32]bool)
+		}
+		t.dups[id] = true
+	}
+	for _, id := range normal {
+		if s := t.token(id); len(s) == 1 && !t.dups[id] {
+			t.byteID[s[0]] = id
 		}
 	}
 	t.added = newMatcher(t, added)
@@ -179,45 +181,80 @@ func New(cfg Config) (*Tokenizer, error) {
 func (t *Tokenizer) token(id int32) string { return t.text[t.offs[id]:t.offs[id+1]] }
 
 func (t *Tokenizer) addMerges(cfg Config) error {
-	t.pairs = newPairTable(len(t.types), len(cfg.Merges)+len(cfg.MergePairs))
-	var buf []byte
-	guess := int32(-1) // the merged token is often the one after the last
-	// add records the merge of the token texts a and b, in GPT-2 form.
-	add := func(a, b string) {
-		buf = t.appendText(buf[:0], a)
-		na := len(buf)
-		buf = t.appendText(buf, b)
-		ab := unsafe.String(unsafe.SliceData(buf), len(buf))
-		ia, ib := t.vocab.get(ab[:na]), t.vocab.get(ab[na:])
-		if ia < 0 || ib < 0 {
-			t.pairs.skip()
-			return
-		}
-		guess++
-		if !t.isVocab(guess) || t.token(guess) != ab {
-			if guess = t.vocab.get(ab); guess < 0 {
-				t.pairs.skip()
-				return
-			}
-		}
-		t.pairs.add(ia, ib, guess)
+	n := len(cfg.Merges) + len(cfg.MergePairs)
+	// Decode every merge: the bytes of its first token then of its second,
+	// merge r at text[offs[r]:offs[r+1]], split at mids[r].
+	size := 0
+	for _, m := range cfg.Merges {
+		size += len(m)
 	}
-	for i, m := range cfg.Merges {
+	for _, m := range cfg.MergePairs {
+		size += len(m[0]) + len(m[1])
+	}
+	text := make([]byte, 0, size)
+	offs := make([]uint32, n+1)
+	mids := make([]uint32, n)
+	for r, m := range cfg.Merges {
 		sp := -1
 		if len(m) > 1 {
 			sp = strings.IndexByte(m[1:], ' ') + 1
 		}
 		if sp <= 0 || sp == len(m)-1 {
-			return configError("Merges", "merge %d (%q): not two tokens separated by a space", i, m)
+			return configError("Merges", "merge %d (%q): not two tokens separated by a space", r, m)
 		}
-		add(m[:sp], m[sp+1:])
+		text = t.appendText(text, m[:sp])
+		mids[r] = uint32(len(text))
+		text = t.appendText(text, m[sp+1:])
+		offs[r+1] = uint32(len(text))
 	}
 	for i, m := range cfg.MergePairs {
 		if m[0] == "" || m[1] == "" {
 			return configError("MergePairs", "merge %d (%q): empty token", i, m)
 		}
-		add(m[0], m[1])
+		r := len(cfg.Merges) + i
+		text = t.appendText(text, m[0])
+		mids[r] = uint32(len(text))
+		text = t.appendText(text, m[1])
+		offs[r+1] = uint32(len(text))
 	}
+	str := unsafe.String(unsafe.SliceData(text), len(text))
+
+	// The ids of both halves of every merge.
+	halves := make([]int32, 2*n)
+	t.vocab.getAll(halves, func(k int) string {
+		if r := k >> 1; k&1 == 0 {
+			return str[offs[r]:mids[r]]
+		} else {
+			return str[mids[r]:offs[r+1]]
+		}
+	})
+
+	// The merged tokens. In files converted from tiktoken (Llama 3), they
+	// come in id order: a merge gives the token of the one before it (other
+	// splits of the same token) or the next one.
+	merged := make([]int32, n)
+	keys := make([]uint64, n)
+	idBits := bits.Len(uint(len(t.types)))
+	prev := int32(-1)
+	for r := range n {
+		merged[r] = -1
+		ia, ib := halves[2*r], halves[2*r+1]
+		if ia < 0 || ib < 0 {
+			continue
+		}
+		ab := str[offs[r]:offs[r+1]]
+		m := prev
+		if !t.isVocab(m) || t.token(m) != ab {
+			if m++; !t.isVocab(m) || t.token(m) != ab {
+				if m = t.vocab.get(ab); m < 0 {
+					continue
+				}
+			}
+		}
+		merged[r], prev = m, m
+		keys[r] = uint64(ia)<<idBits | uint64(ib)
+	}
+	t.pairs = newPairTable(len(t.types), merged, keys)
 	return nil
 }
 

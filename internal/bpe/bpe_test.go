@@ -16,21 +16,26 @@ import (
 
 const testdata = "../../testdata/tokenizer/"
 
-var llama3 = sync.OnceValues(func() (*Tokenizer, error) {
+// llama3Config is the Config of the Llama 3 tokenizer.json, read once.
+var llama3Config = sync.OnceValues(func() (Config, error) {
 	f, err := os.Open(testdata + "tokenizer.json.gz")
 	if err != nil {
-		return nil, err
+		return Config{}, err
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, err
+		return Config{}, err
 	}
 	data, err := io.ReadAll(zr)
 	if err != nil {
-		return nil, err
+		return Config{}, err
 	}
-	cfg, err := ParseJSON(data)
+	return ParseJSON(data)
+})
+
+var llama3 = sync.OnceValues(func() (*Tokenizer, error) {
+	cfg, err := llama3Config()
 	if err != nil {
 		return nil, err
 	}

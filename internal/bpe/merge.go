@@ -14,73 +14,79 @@ const noMerge = ^uint32(0)
 // map instead.
 type pairTable struct {
 	slots    []uint64 // 0: empty
+	bits     uint8    // len(slots) == 1<<bits
 	idBits   uint8
 	rankBits uint8
-	shift    uint8
 	wide     map[uint64]uint32
 	merged   []int32
 }
 
-func newPairTable(nTokens, nMerges int) pairTable {
+// newPairTable returns a table for the merges of merged (by rank; -1 for a
+// merge that does not apply) whose pairs are keys[rank], as made by key.
+func newPairTable(nTokens int, merged []int32, keys []uint64) pairTable {
 	t := pairTable{
 		idBits:   uint8(bits.Len(uint(nTokens))),
-		rankBits: uint8(bits.Len(uint(nMerges))),
-		merged:   make([]int32, 0, nMerges),
+		rankBits: uint8(bits.Len(uint(len(merged)))),
+		merged:   merged,
 	}
 	if 2*int(t.idBits)+int(t.rankBits) > 63 {
-		t.wide = make(map[uint64]uint32, nMerges)
+		t.wide = make(map[uint64]uint32, len(merged))
+		for r, key := range keys {
+			if _, dup := t.wide[key]; !dup && merged[r] >= 0 {
+				t.wide[key] = uint32(r)
+			}
+		}
 		return t
 	}
-	size := 1 << bits.Len(uint(nMerges+nMerges/2)) // load factor at most 2/3
-	size = max(size, 16)
-	t.slots = make([]uint64, size)
-	t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
+	t.bits = uint8(max(bits.Len(uint(len(merged)+len(merged)/2)), 4)) // load factor at most 2/3
+	t.slots = make([]uint64, 1<<t.bits)
+	// Insert in the order of the slots, so that the table is written front
+	// to back rather than at random.
+	type rec struct {
+		val  uint64
+		home uint32
+	}
+	recs := make([]rec, 0, len(merged))
+	for r, key := range keys {
+		if merged[r] >= 0 {
+			recs = append(recs, rec{1<<63 | key<<t.rankBits | uint64(r), t.home(key)})
+		}
+	}
+	recs = sortBySlot(recs, func(r *rec) uint32 { return r.home }, t.bits)
+	mask := uint32(len(t.slots) - 1)
+	for _, r := range recs {
+		for i := r.home; ; i = (i + 1) & mask {
+			s := t.slots[i]
+			if s == 0 {
+				t.slots[i] = r.val
+				break
+			}
+			if s>>t.rankBits == r.val>>t.rankBits { // the same pair: keep the lower rank
+				t.slots[i] = min(s, r.val)
+				break
+			}
+		}
+	}
 	return t
 }
 
-func (t *pairTable) slot(key uint64) int {
-	return int((key * 0x9E3779B97F4A7C15) >> t.shift)
-}
+func (t *pairTable) key(a, b int32) uint64 { return uint64(a)<<t.idBits | uint64(b) }
 
-// add records the merge of (a, b) into m as the next rank, unless the pair
-// already has one (the lowest rank wins).
-func (t *pairTable) add(a, b, m int32) {
-	rank := uint32(len(t.merged))
-	t.merged = append(t.merged, m)
-	key := uint64(a)<<t.idBits | uint64(b)
-	if t.wide != nil {
-		if _, ok := t.wide[key]; !ok {
-			t.wide[key] = rank
-		}
-		return
-	}
-	mask := len(t.slots) - 1
-	for i := t.slot(key); ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s == 0 {
-			t.slots[i] = 1<<63 | key<<t.rankBits | uint64(rank)
-			return
-		}
-		if (s<<1)>>(t.rankBits+1) == key {
-			return
-		}
-	}
+func (t *pairTable) home(key uint64) uint32 {
+	return uint32((key * 0x9E3779B97F4A7C15) >> (64 - t.bits))
 }
-
-// skip uses up a rank with no merge.
-func (t *pairTable) skip() { t.merged = append(t.merged, -1) }
 
 // get returns the rank of the merge of (a, b), or noMerge.
 func (t *pairTable) get(a, b int32) uint32 {
-	key := uint64(a)<<t.idBits | uint64(b)
+	key := t.key(a, b)
 	if t.wide != nil {
 		if r, ok := t.wide[key]; ok {
 			return r
 		}
 		return noMerge
 	}
-	mask := len(t.slots) - 1
-	for i := t.slot(key); ; i = (i + 1) & mask {
+	mask := uint32(len(t.slots) - 1)
+	for i := t.home(key); ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s == 0 {
 			return noMerge
