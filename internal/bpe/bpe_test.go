@@ -170,8 +170,13 @@ func TestByteLevel(t *testing.T) {
 	assert.Equal(t, "ĠtheĊ", EncodeBytes(" the\n"))
 	_, ok = DecodeBytes("a b") // a raw space is not in the alphabet
 	assert.False(t, ok)
-	_, ok = DecodeBytes("\xff")
-	assert.False(t, ok)
+	for _, bad := range []string{"\xff", "\xc4", "\xc4(", "\u00ad", "\u0144", "ƀ", "日"} {
+		_, ok = DecodeBytes(bad)
+		assert.False(t, ok, "%q", bad)
+	}
+	dec, ok = DecodeBytes("\u0100\u0143\u00a1")
+	assert.True(t, ok)
+	assert.Equal(t, "\x00\xad\xa1", dec)
 }
 
 // tinyTokenizer has the 256 bytes (ids 0..255) and the merges given.

@@ -51,12 +51,16 @@ func appendDecoded(dst []byte, s string) ([]byte, bool) {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r >= rune(len(runeToByte)) || runeToByte[r] < 0 || r == utf8.RuneError && size == 1 {
+		// The alphabet is U+00A1..U+0143: two-byte sequences led by C2..C5.
+		if c < 0xC2 || c > 0xC5 || i+1 >= len(s) || s[i+1]&0xC0 != 0x80 {
+			return dst[:n0], false
+		}
+		r := rune(c&0x1F)<<6 | rune(s[i+1]&0x3F)
+		if r >= rune(len(runeToByte)) || runeToByte[r] < 0 {
 			return dst[:n0], false
 		}
 		dst = append(dst, byte(runeToByte[r]))
-		i += size
+		i += 2
 	}
 	return dst, true
 }
