@@ -85,6 +85,8 @@ type Tokenizer struct {
 	pairs        pairTable
 	ignoreMerges bool
 
+	cache pieceCache
+
 	added    matcher // all added tokens (Encode)
 	userDef  matcher // user-defined added tokens only (EncodeOrdinary)
 	hasAdded bool
@@ -349,12 +351,23 @@ func (t *Tokenizer) appendPiece(dst []int, piece string) []int {
 		}
 		return dst
 	}
+	g, home := t.vocab.home(piece)
 	if t.ignoreMerges {
-		if id := t.vocab.get(piece); id >= 0 {
+		if id := t.vocab.getAt(piece, g, home); id >= 0 {
 			return append(dst, int(id))
 		}
 	}
-	return t.appendMerged(dst, piece)
+	if len(piece) > cacheMaxPiece {
+		return t.appendMerged(dst, piece)
+	}
+	h := uint64(home) ^ g // any mix of the hash will do for the cache
+	dst, ok := t.cache.get(dst, piece, h)
+	if !ok {
+		n := len(dst)
+		dst = t.appendMerged(dst, piece)
+		t.cache.put(piece, h, dst[n:])
+	}
+	return dst
 }
 
 // AppendDecode appends the bytes of the tokens ids to dst and returns the

@@ -316,3 +316,24 @@ func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+func TestEncodeConcurrentWithCache(t *testing.T) {
+	tok := loadLlama3(t)
+	cases := readDevCases(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for rep := range 3 {
+				for i := g; i < len(cases); i += 2 {
+					c := cases[i]
+					if got := nonNil(tok.Encode(nil, c.Text, true)); !assert.Equal(t, c.IDs, got, "goroutine %d rep %d case %d", g, rep, i) {
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -105,6 +105,11 @@ func (t *strTable) find(g uint64, i uint32, long bool, key func() string) *strSl
 // get returns the id stored under s, or -1.
 func (t *strTable) get(s string) int32 {
 	g, i := t.home(s)
+	return t.getAt(s, g, i)
+}
+
+// getAt is get for s whose tag and home slot are g and i.
+func (t *strTable) getAt(s string, g uint64, i uint32) int32 {
 	mask := uint32(len(t.slots) - 1)
 	for ; ; i = (i + 1) & mask {
 		sl := &t.slots[i]
