@@ -83,7 +83,7 @@ type runState struct {
 	actDim   *quantActs
 	actQ     *quantActs // for o_proj's input (qDim)
 	actFFN   *quantActs
-	scores   [][]float32 // [part][ctx] attention scores
+	scores   [][]float32 // [part][group][ctx] attention scores
 	cos, sin []float32   // [n][ropeDim/2]
 	logits   []float32   // [n or 1][vocab]
 }
@@ -110,7 +110,7 @@ func newRunState(c *config, maxBatch, ctx, threads int) *runState {
 	}
 	s.scores = make([][]float32, threads)
 	for i := range s.scores {
-		s.scores[i] = make([]float32, ctx)
+		s.scores[i] = make([]float32, ctx*(c.heads/c.kvHeads))
 	}
 	return s
 }
@@ -254,39 +254,58 @@ func (m *Model) rope(v []float32, heads int, s *runState, t int) {
 
 // attention computes causal grouped-query attention for the n batch tokens
 // at positions pos0…: query head h reads key/value head h/(heads/kvHeads).
+// The heads that share a key/value head are done together, so that each
+// cached key and value row is read once for all of them.
 func (m *Model) attention(s *runState, cache *kvCache, l, pos0, n int) {
 	c := &m.cfg
 	hd, qDim := c.headDim, c.qDim()
 	group := c.heads / c.kvHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	m.pool.For(n*c.heads, 1, func(part, lo, hi int) {
+	m.pool.For(n*c.kvHeads, 1, func(part, lo, hi int) {
 		scores := s.scores[part]
 		for i := lo; i < hi; i++ {
-			t, h := i/c.heads, i%c.heads
+			t, kvh := i/c.kvHeads, i%c.kvHeads
 			p := pos0 + t
-			q := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
-			kvOff := (h / group) * hd
-			sc := scores[:p+1]
-			maxScore := float32(math.Inf(-1))
-			for j := range sc {
+			kvOff := kvh * hd
+			span := p + 1
+			q := s.q[t*qDim+kvh*group*hd : t*qDim+(kvh+1)*group*hd]
+			for j := 0; j < span; j++ {
 				k := cache.keys(l, j)[kvOff : kvOff+hd]
-				sc[j] = dot(q, k) * scale
-				maxScore = max(maxScore, sc[j])
+				for g := 0; g < group; g++ {
+					scores[g*span+j] = dot(q[g*hd:(g+1)*hd], k) * scale
+				}
 			}
-			var sum float32
-			for j, v := range sc {
-				e := float32(math.Exp(float64(v - maxScore)))
-				sc[j] = e
-				sum += e
-			}
-			out := s.att[t*qDim+h*hd : t*qDim+(h+1)*hd]
+			out := s.att[t*qDim+kvh*group*hd : t*qDim+(kvh+1)*group*hd]
 			clear(out)
-			inv := 1 / sum
-			for j, a := range sc {
-				axpy(out, a*inv, cache.values(l, j)[kvOff:kvOff+hd])
+			for g := 0; g < group; g++ {
+				softmaxInPlace(scores[g*span : (g+1)*span])
+			}
+			for j := 0; j < span; j++ {
+				v := cache.values(l, j)[kvOff : kvOff+hd]
+				for g := 0; g < group; g++ {
+					axpy(out[g*hd:(g+1)*hd], scores[g*span+j], v)
+				}
 			}
 		}
 	})
+}
+
+// softmaxInPlace sets x to softmax(x).
+func softmaxInPlace(x []float32) {
+	maxV := float32(math.Inf(-1))
+	for _, v := range x {
+		maxV = max(maxV, v)
+	}
+	var sum float32
+	for j, v := range x {
+		e := float32(math.Exp(float64(v - maxV)))
+		x[j] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for j := range x {
+		x[j] *= inv
+	}
 }
 
 func dot(a, b []float32) float32 {
