@@ -1,7 +1,6 @@
 package bitnet
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -202,5 +201,3 @@ func errInvalid(file, format string, args ...any) error {
 func errUnsupported(file, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrUnsupported, file, fmt.Sprintf(format, args...))
 }
-
-var errNoHF = errors.New("bitnet: Hugging Face directories are not supported yet")

@@ -1,3 +1,183 @@
 package bitnet
 
-func loadHF(dir string) (*Model, error) { return nil, errNoHF }
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/org/bitnet/internal/convert"
+	"github.com/org/bitnet/internal/gguf"
+)
+
+// loadHF reads a Hugging Face checkpoint directory: config.json, the
+// safetensors weights (one file or shards) and tokenizer.json. Packed and
+// master weights become ternary matrices (FORMATS.md §3e, decisions 2 and
+// 6); the embedding stays in its stored type, as a view of the mapped file
+// where it is aligned.
+func loadHF(dir string) (*Model, error) {
+	src, err := convert.OpenHF(dir)
+	if err != nil {
+		return nil, hfError(err)
+	}
+	m, err := modelFromSource(src)
+	if err != nil {
+		src.Close()
+		return nil, hfError(err)
+	}
+	m.closer = src.Close
+	tok, err := loadTokenizerJSON(dir)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	m.tok = tok
+	return m, nil
+}
+
+// hfError turns the converter's errors into this package's: the same
+// message under ErrInvalidModel or ErrUnsupported.
+func hfError(err error) error {
+	var ce *convert.Error
+	if !errors.As(err, &ce) {
+		return err
+	}
+	kind := ErrInvalidModel
+	if ce.Kind == convert.ErrUnsupported {
+		kind = ErrUnsupported
+	}
+	if ce.Err != nil {
+		return fmt.Errorf("%w: %s: %w", kind, ce.Msg, ce.Err)
+	}
+	return fmt.Errorf("%w: %s", kind, ce.Msg)
+}
+
+// modelFromSource builds a Model from an opened checkpoint.
+func modelFromSource(src *convert.Source) (*Model, error) {
+	c := config{
+		arch:      src.Arch,
+		dim:       src.Hidden,
+		layers:    src.Layers,
+		heads:     src.Heads,
+		kvHeads:   src.KVHeads,
+		headDim:   src.HeadDim,
+		ffn:       src.FFN,
+		vocab:     src.Vocab,
+		ctx:       src.Context,
+		eps:       src.RMSNormEps,
+		ropeTheta: src.RopeTheta,
+		ropeDim:   src.RopeDim,
+		act:       actReLU2,
+	}
+	if src.Activation == "silu" {
+		c.act = actSiLU
+	}
+	m := &Model{cfg: c}
+	w := &m.w
+	var err error
+	if w.embed, err = sourceFloatMatrix(src, "token_embd.weight", c.vocab, c.dim); err != nil {
+		return nil, err
+	}
+	w.output = w.embed
+	if !src.Tied {
+		if w.output, err = sourceFloatMatrix(src, "output.weight", c.vocab, c.dim); err != nil {
+			return nil, err
+		}
+	}
+	if w.outputNorm, err = src.Vector("output_norm.weight", c.dim); err != nil {
+		return nil, err
+	}
+	w.layers = make([]layer, c.layers)
+	for i := range w.layers {
+		ly := &w.layers[i]
+		p := fmt.Sprintf("blk.%d.", i)
+		vec := func(dst *[]float32, n string, size int) {
+			if err == nil {
+				*dst, err = src.Vector(p+n+".weight", size)
+			}
+		}
+		lin := func(dst *bitLinear, n string, rows, cols int) {
+			if err == nil {
+				dst.scale = 1
+				dst.w, err = src.Ternary(p+n+".weight", rows, cols)
+			}
+		}
+		vec(&ly.attnNorm, "attn_norm", c.dim)
+		lin(&ly.q, "attn_q", c.qDim(), c.dim)
+		lin(&ly.k, "attn_k", c.kvDim(), c.dim)
+		lin(&ly.v, "attn_v", c.kvDim(), c.dim)
+		vec(&ly.attnSubNorm, "attn_sub_norm", c.qDim())
+		lin(&ly.o, "attn_output", c.dim, c.qDim())
+		vec(&ly.ffnNorm, "ffn_norm", c.dim)
+		lin(&ly.gate, "ffn_gate", c.ffn, c.dim)
+		lin(&ly.up, "ffn_up", c.ffn, c.dim)
+		vec(&ly.ffnSubNorm, "ffn_sub_norm", c.ffn)
+		lin(&ly.down, "ffn_down", c.dim, c.ffn)
+		if err != nil {
+			return nil, err
+		}
+	}
+	m.info = ModelInfo{
+		Architecture:   src.Arch,
+		Name:           src.Name,
+		Format:         src.Format,
+		WeightType:     src.WeightType,
+		EmbeddingType:  src.EmbeddingType,
+		Activation:     c.act.String(),
+		Hidden:         c.dim,
+		Layers:         c.layers,
+		Heads:          c.heads,
+		KVHeads:        c.kvHeads,
+		HeadDim:        c.headDim,
+		FFN:            c.ffn,
+		VocabSize:      c.vocab,
+		ContextLength:  c.ctx,
+		RopeTheta:      c.ropeTheta,
+		Parameters:     src.Parameters(),
+		TiedEmbeddings: src.Tied,
+	}
+	return m, nil
+}
+
+// sourceFloatMatrix returns a full-precision matrix in its stored type: a
+// view of the file when the data is aligned for its element type (safetensors
+// data need not be), a copy otherwise.
+func sourceFloatMatrix(src *convert.Source, name string, rows, cols int) (floatMatrix, error) {
+	t, err := src.Float(name, rows, cols)
+	if err != nil {
+		return floatMatrix{}, err
+	}
+	fm := floatMatrix{rows: rows, cols: cols}
+	n := rows * cols
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(t.Data)))
+	switch t.Type {
+	case gguf.F32:
+		if addr%4 == 0 {
+			fm.f32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(t.Data))), n)
+		} else {
+			fm.f32 = make([]float32, n)
+			for i := range fm.f32 {
+				fm.f32[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:]))
+			}
+		}
+	case gguf.F16, gguf.BF16:
+		var h []uint16
+		if addr%2 == 0 {
+			h = unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(t.Data))), n)
+		} else {
+			h = make([]uint16, n)
+			for i := range h {
+				h[i] = binary.LittleEndian.Uint16(t.Data[2*i:])
+			}
+		}
+		if t.Type == gguf.F16 {
+			fm.f16 = h
+		} else {
+			fm.bf16 = h
+		}
+	default:
+		return floatMatrix{}, errUnsupported(name, "type %v", t.Type)
+	}
+	return fm, nil
+}
