@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"runtime"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -104,6 +106,13 @@ func New(cfg Config) (*Tokenizer, error) {
 	if cfg.Types != nil && len(cfg.Types) != n {
 		return nil, configError("Types", "%d token types for %d tokens", len(cfg.Types), n)
 	}
+	// The merges decode while the vocabulary is built.
+	var mt *mergeText
+	var mergeErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { mt, mergeErr = decodeMerges(cfg) })
+	defer wg.Wait()
+
 	t := &Tokenizer{
 		offs:         make([]uint32, n+1),
 		types:        make([]TokenType, n),
@@ -173,19 +182,34 @@ func New(cfg Config) (*Tokenizer, error) {
 	t.userDef = newMatcher(t, userDef)
 	t.hasAdded = len(added) > 0
 
-	if err := t.addMerges(cfg); err != nil {
-		return nil, err
+	if wg.Wait(); mergeErr != nil {
+		return nil, mergeErr
 	}
+	t.addMerges(mt)
 	return t, nil
 }
 
 // token returns the bytes of token id, which must be in range.
 func (t *Tokenizer) token(id int32) string { return t.text[t.offs[id]:t.offs[id+1]] }
 
-func (t *Tokenizer) addMerges(cfg Config) error {
+// mergeText holds the merges decoded to bytes: merge r is
+// text[offs[r]:offs[r+1]], its first token ending at mids[r].
+type mergeText struct {
+	text       string
+	offs, mids []uint32
+}
+
+// half returns the first (k even) or second (k odd) token of merge k/2.
+func (m *mergeText) half(k int) string {
+	if r := k >> 1; k&1 == 0 {
+		return m.text[m.offs[r]:m.mids[r]]
+	}
+	r := k >> 1
+	return m.text[m.mids[r]:m.offs[r+1]]
+}
+
+func decodeMerges(cfg Config) (*mergeText, error) {
 	n := len(cfg.Merges) + len(cfg.MergePairs)
-	// Decode every merge: the bytes of its first token then of its second,
-	// merge r at text[offs[r]:offs[r+1]], split at mids[r].
 	size := 0
 	for _, m := range cfg.Merges {
 		size += len(m)
@@ -194,42 +218,48 @@ func (t *Tokenizer) addMerges(cfg Config) error {
 		size += len(m[0]) + len(m[1])
 	}
 	text := make([]byte, 0, size)
-	offs := make([]uint32, n+1)
-	mids := make([]uint32, n)
+	mt := &mergeText{offs: make([]uint32, n+1), mids: make([]uint32, n)}
 	for r, m := range cfg.Merges {
 		sp := -1
 		if len(m) > 1 {
 			sp = strings.IndexByte(m[1:], ' ') + 1
 		}
 		if sp <= 0 || sp == len(m)-1 {
-			return configError("Merges", "merge %d (%q): not two tokens separated by a space", r, m)
+			return nil, configError("Merges", "merge %d (%q): not two tokens separated by a space", r, m)
 		}
-		text = t.appendText(text, m[:sp])
-		mids[r] = uint32(len(text))
-		text = t.appendText(text, m[sp+1:])
-		offs[r+1] = uint32(len(text))
+		text = appendText(text, m[:sp])
+		mt.mids[r] = uint32(len(text))
+		text = appendText(text, m[sp+1:])
+		mt.offs[r+1] = uint32(len(text))
 	}
 	for i, m := range cfg.MergePairs {
 		if m[0] == "" || m[1] == "" {
-			return configError("MergePairs", "merge %d (%q): empty token", i, m)
+			return nil, configError("MergePairs", "merge %d (%q): empty token", i, m)
 		}
 		r := len(cfg.Merges) + i
-		text = t.appendText(text, m[0])
-		mids[r] = uint32(len(text))
-		text = t.appendText(text, m[1])
-		offs[r+1] = uint32(len(text))
+		text = appendText(text, m[0])
+		mt.mids[r] = uint32(len(text))
+		text = appendText(text, m[1])
+		mt.offs[r+1] = uint32(len(text))
 	}
-	str := unsafe.String(unsafe.SliceData(text), len(text))
+	mt.text = unsafe.String(unsafe.SliceData(text), len(text))
+	return mt, nil
+}
 
-	// The ids of both halves of every merge.
+// addMerges builds the pair table from the decoded merges.
+func (t *Tokenizer) addMerges(mt *mergeText) {
+	n := len(mt.mids)
+	// The ids of both halves of every merge, looked up in parallel chunks.
 	halves := make([]int32, 2*n)
-	t.vocab.getAll(halves, func(k int) string {
-		if r := k >> 1; k&1 == 0 {
-			return str[offs[r]:mids[r]]
-		} else {
-			return str[mids[r]:offs[r+1]]
-		}
-	})
+	chunks := min(runtime.GOMAXPROCS(0), 4, max(len(halves)/(1<<16), 1))
+	var wg sync.WaitGroup
+	for c := range chunks {
+		lo, hi := len(halves)*c/chunks, len(halves)*(c+1)/chunks
+		wg.Go(func() {
+			t.vocab.getAll(halves[lo:hi], func(k int) string { return mt.half(lo + k) })
+		})
+	}
+	wg.Wait()
 
 	// The merged tokens. In files converted from tiktoken (Llama 3), they
 	// come in id order: a merge gives the token of the one before it (other
@@ -244,7 +274,7 @@ func (t *Tokenizer) addMerges(cfg Config) error {
 		if ia < 0 || ib < 0 {
 			continue
 		}
-		ab := str[offs[r]:offs[r+1]]
+		ab := mt.text[mt.offs[r]:mt.offs[r+1]]
 		m := prev
 		if !t.isVocab(m) || t.token(m) != ab {
 			if m++; !t.isVocab(m) || t.token(m) != ab {
@@ -257,12 +287,11 @@ func (t *Tokenizer) addMerges(cfg Config) error {
 		keys[r] = uint64(ia)<<idBits | uint64(ib)
 	}
 	t.pairs = newPairTable(len(t.types), merged, keys)
-	return nil
 }
 
 // appendText appends the bytes that token text s, in GPT-2 form, stands for;
 // s as is if it is not in that form.
-func (t *Tokenizer) appendText(dst []byte, s string) []byte {
+func appendText(dst []byte, s string) []byte {
 	dst, ok := appendDecoded(dst, s)
 	if !ok {
 		dst = append(dst, s...)
