@@ -48,6 +48,7 @@ type ConfigError struct {
 	Msg   string
 }
 
+// Error returns the field and what is wrong with it.
 func (e *ConfigError) Error() string { return e.Field + ": " + e.Msg }
 
 func configError(field, format string, args ...any) error {
@@ -89,9 +90,8 @@ type Tokenizer struct {
 
 	cache pieceCache
 
-	added    matcher // all added tokens (Encode)
-	userDef  matcher // user-defined added tokens only (EncodeOrdinary)
-	hasAdded bool
+	added   matcher // all added tokens (Encode)
+	userDef matcher // user-defined added tokens only (EncodeOrdinary)
 }
 
 // New builds a Tokenizer from cfg.
@@ -180,7 +180,6 @@ func New(cfg Config) (*Tokenizer, error) {
 	}
 	t.added = newMatcher(t, added)
 	t.userDef = newMatcher(t, userDef)
-	t.hasAdded = len(added) > 0
 
 	if wg.Wait(); mergeErr != nil {
 		return nil, mergeErr
