@@ -47,12 +47,27 @@ func goSource(b *testing.B) string {
 	return string(data)
 }
 
+// BenchmarkEncodeGoSource encodes Go source with the piece cache warm
+// (cache=warm, the same text again) and emptied before each run (cache=cold).
 func BenchmarkEncodeGoSource(b *testing.B) {
 	tok := loadLlama3(b)
 	text := goSource(b)
-	b.SetBytes(int64(len(text)))
-	var dst []int
-	for b.Loop() {
-		dst = tok.Encode(dst[:0], text, true)
+	for _, cold := range []bool{false, true} {
+		name := "cache=warm"
+		if cold {
+			name = "cache=cold"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			var dst []int
+			for b.Loop() {
+				if cold {
+					for i := range tok.cache.slots {
+						tok.cache.slots[i].Store(nil)
+					}
+				}
+				dst = tok.Encode(dst[:0], text, true)
+			}
+		})
 	}
 }
