@@ -127,6 +127,15 @@ func rowsStep(R int, next string, dp, rows, wp, xb, k, rb, rb3 Register, t GPVir
 		}
 		return gen.Stride4(p, rb, rb3, i, 0)
 	}
+	// Software prefetch prefetchAhead groups of R rows ahead (R·rb
+	// contiguous bytes each), R·16 bytes per iteration.
+	var pf Register
+	if R > 1 && prefetchAhead > 0 {
+		pf = GP64()
+		MOVQ(rb, pf)
+		SHLQ(U8(log2(R*prefetchAhead)), pf)
+		ADDQ(wp, pf)
+	}
 	xp := GP64()
 	MOVQ(xb, xp)
 	cnt := GP64()
@@ -141,6 +150,12 @@ func rowsStep(R int, next string, dp, rows, wp, xb, k, rb, rb3 Register, t GPVir
 		VCVTPH2PS(row(p, p4, i), h)
 		VMULPS(xv, h, h)
 		VADDPS(h, acc[i], acc[i])
+	}
+	if pf != nil {
+		for off := 0; off < R*16; off += 64 {
+			PREFETCHT2(Mem{Base: pf, Disp: off})
+		}
+		ADDQ(U32(R*16), pf)
 	}
 	ADDQ(U32(16), p)
 	if R > 4 {
@@ -196,4 +211,18 @@ func rowsStep(R int, next string, dp, rows, wp, xb, k, rb, rb3 Register, t GPVir
 	}
 	SUBQ(U32(R), rows)
 	JMP(LabelRef(pfx))
+}
+
+// prefetchAhead is how many row groups ahead the kernel prefetches (0: none).
+var prefetchAhead = 2
+
+func log2(n int) int {
+	l := 0
+	for 1<<l < n {
+		l++
+	}
+	if 1<<l != n {
+		panic("not a power of 2")
+	}
+	return l
 }

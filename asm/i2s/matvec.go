@@ -67,6 +67,17 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 		}
 		return gen.Stride4(p, rb, rb3, i, off)
 	}
+	// Software prefetch: a group of R rows is R·rb contiguous bytes, read
+	// as R short streams (a 2560-column row is only 10 cache lines, too
+	// short for the hardware prefetchers to lock on). pf runs prefetchAhead
+	// groups ahead of the group being read, R·v.bytes bytes per iteration.
+	var pf Register
+	if R > 1 && prefetchAhead > 0 {
+		pf = GP64()
+		MOVQ(rb, pf)
+		SHLQ(U8(log2(R*prefetchAhead)), pf)
+		ADDQ(wp, pf)
+	}
 	qp := GP64()
 	MOVQ(qb, qp)
 	cnt := GP64()
@@ -95,6 +106,12 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 		w := v.vec()
 		v.load(row(i, 0), w)
 		v.dot(v.vec, w, x, acc[i], mask, ones)
+	}
+	if pf != nil {
+		for off := 0; off < R*v.bytes; off += 64 {
+			PREFETCHT0(Mem{Base: pf, Disp: off})
+		}
+		ADDQ(U32(R*v.bytes), pf)
 	}
 	ADDQ(U32(v.bytes), p)
 	if R > 4 {
@@ -142,4 +159,18 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 	}
 	SUBQ(U32(R), rows)
 	JMP(LabelRef(pfx))
+}
+
+// prefetchAhead is how many row groups ahead matVec prefetches (0: none).
+var prefetchAhead = 4
+
+func log2(n int) int {
+	l := 0
+	for 1<<l < n {
+		l++
+	}
+	if 1<<l != n {
+		panic("not a power of 2")
+	}
+	return l
 }
