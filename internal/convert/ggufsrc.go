@@ -252,6 +252,45 @@ func (g *ggufSource) ternary(name string, rows, cols int) (*ternary.Matrix, erro
 	return m, nil
 }
 
+func (g *ggufSource) scale(name string) (float32, bool) {
+	t, ok := g.f.Tensor(name)
+	if !ok {
+		return 0, false
+	}
+	var s float32
+	data := g.f.TensorData(t)
+	switch t.Type {
+	case gguf.I2_S:
+		n := int(t.Elements())
+		if len(data) < n/4+4 {
+			return 0, false
+		}
+		s = math.Float32frombits(binary.LittleEndian.Uint32(data[n/4:]))
+	case gguf.TQ1_0, gguf.TQ2_0:
+		// The block scales are f16 already: report the first, exact in
+		// f16; blocks that differ are written as they are.
+		bb := 54
+		if t.Type == gguf.TQ2_0 {
+			bb = 66
+		}
+		if len(data) < bb {
+			return 0, false
+		}
+		s = f16ToF32(binary.LittleEndian.Uint16(data[bb-2:]))
+	default:
+		return 0, false
+	}
+	if st, ok := g.f.Tensor(name[:len(name)-len("weight")] + "scale"); ok {
+		if st.Elements() != 1 {
+			return 0, false
+		}
+		var sc [1]float32
+		toFloat32(sc[:], st.Type, g.f.TensorData(st))
+		s *= sc[0]
+	}
+	return s, true
+}
+
 // toFloat32 converts F32, F16 or BF16 data to float32.
 func toFloat32(dst []float32, typ gguf.TensorType, data []byte) {
 	le := binary.LittleEndian

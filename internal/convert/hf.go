@@ -325,6 +325,28 @@ func (h *hfSource) ternary(name string, rows, cols int) (*ternary.Matrix, error)
 	return m, nil
 }
 
+func (h *hfSource) scale(name string) (float32, bool) {
+	// Packed weights have a weight_scale tensor; master weights must be
+	// decoded to know γ.
+	hn := hfName(name)
+	t, err := h.ck.Lookup(hn)
+	if err != nil || isFloat(t.DType) {
+		return 0, false
+	}
+	st, err := h.ck.Lookup(strings.TrimSuffix(hn, "weight") + "weight_scale")
+	if err != nil || !isFloat(st.DType) || st.NumElements() != 1 {
+		return 0, false
+	}
+	v, err := floats(st)
+	if err != nil {
+		return 0, false
+	}
+	if h.divide {
+		return 1 / v[0], true
+	}
+	return v[0], true
+}
+
 // UnpackHF decodes Hugging Face packed ternary weights (FORMATS.md §3e):
 // packed is [rows/4][cols] bytes, and weight (i·rows/4 + r, c) has code
 // (packed[r][c] >> 2i) & 3, weight = code − 1. The matrix's Scale is left 0.

@@ -29,16 +29,13 @@ type Bar struct {
 
 // NewBar returns a Bar writing to w; tty says whether w is a terminal.
 func NewBar(w io.Writer, tty bool, label string) *Bar {
-	return &Bar{w: w, tty: tty, label: label, now: time.Now}
+	return &Bar{w: w, tty: tty, label: label, now: time.Now, start: time.Now()}
 }
 
 // Update reports written bytes of total. The line is redrawn at most ten
 // times a second, and once more when written reaches total.
 func (b *Bar) Update(written, total int64) {
 	now := b.now()
-	if b.start.IsZero() {
-		b.start = now
-	}
 	if b.done {
 		return
 	}

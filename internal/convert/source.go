@@ -58,6 +58,9 @@ type backend interface {
 	vector(name string, n int) ([]float32, error)
 	float(name string, rows, cols int) (FloatTensor, error)
 	ternary(name string, rows, cols int) (*ternary.Matrix, error)
+	// scale returns the weight scale of a ternary projection when it can be
+	// known without decoding the weights, and whether it can.
+	scale(name string) (float32, bool)
 	vocab() (*vocab, error)
 	close() error
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,9 @@ func Write(src *Source, out string, opts Options) error {
 	_, err = w.WriteTo(pw)
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = errWrite(out, cerr)
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644) // CreateTemp made it 0600
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), out)
@@ -261,10 +265,28 @@ func newWriter(src *Source, opts Options) (*gguf.Writer, int64, error) {
 			w.AddTensorFunc(t.Name, gguf.F16, []uint64{uint64(t.Cols), uint64(t.Rows)}, size, data)
 		case KindTernary:
 			size = ternarySize(typ, t.Rows, t.Cols)
+			// TQ blocks hold an f16 scale. When γ is not exact in f16, the
+			// block scale is γ rounded and an F32 tensor <proj>.scale, which
+			// llama.cpp and this library multiply in, holds the correction
+			// γ / f16(γ); it is decided before the weights are decoded.
+			hint, known := src.b.scale(t.Name)
+			needScale := typ != gguf.I2_S && !(known && f16Exact(hint))
+			corr := float32(1)
 			data := func(out io.Writer) error {
 				m, err := src.Ternary(t.Name, t.Rows, t.Cols)
 				if err != nil {
 					return err
+				}
+				if typ != gguf.I2_S && m.BlockScales == nil && !f16Exact(m.Scale) {
+					if !needScale {
+						return fmt.Errorf("bitnet: tensor %s: scale %v is not exact in F16", t.Name, m.Scale)
+					}
+					d := f16ToF32(f32ToF16(m.Scale))
+					if d == 0 || math.IsInf(float64(d), 0) {
+						d = 1
+					}
+					corr = m.Scale / d
+					m.Scale = d
 				}
 				b, err := encodeTernary(typ, t.Name, m)
 				if err != nil {
@@ -273,10 +295,24 @@ func newWriter(src *Source, opts Options) (*gguf.Writer, int64, error) {
 				return writeChunks(out, b)
 			}
 			w.AddTensorFunc(t.Name, typ, []uint64{uint64(t.Cols), uint64(t.Rows)}, size, data)
+			if needScale {
+				sname := strings.TrimSuffix(t.Name, "weight") + "scale"
+				w.AddTensorFunc(sname, gguf.F32, []uint64{1}, 4, func(out io.Writer) error {
+					_, err := out.Write(f32Bytes([]float32{corr}))
+					return err
+				})
+				total += 64
+			}
 		}
 		total += int64(size+31)/32*32 + int64(len(t.Name)) + 48
 	}
 	return w, total, nil
+}
+
+// f16Exact reports whether x is a finite, non-zero F16 value.
+func f16Exact(x float32) bool {
+	h := f32ToF16(x)
+	return h&0x7c00 != 0x7c00 && h&0x7fff != 0 && f16ToF32(h) == x
 }
 
 // fitVocab makes the vocabulary exactly n tokens long: empty entries and
