@@ -100,7 +100,7 @@ func New(cfg Config) (*Tokenizer, error) {
 	if n == 0 {
 		return nil, configError("Tokens", "no tokens")
 	}
-	if n >= 1<<31-1 {
+	if uint64(n) >= 1<<31-1 {
 		return nil, configError("Tokens", "%d tokens: too many", n)
 	}
 	if cfg.Types != nil && len(cfg.Types) != n {
@@ -118,9 +118,9 @@ func New(cfg Config) (*Tokenizer, error) {
 		types:        make([]TokenType, n),
 		ignoreMerges: cfg.IgnoreMerges,
 	}
-	size := 0
+	size := uint64(0)
 	for _, s := range cfg.Tokens {
-		size += len(s)
+		size += uint64(len(s))
 	}
 	if size >= 1<<32 {
 		return nil, configError("Tokens", "token text too long")
@@ -215,6 +215,9 @@ func decodeMerges(cfg Config) (*mergeText, error) {
 	}
 	for _, m := range cfg.MergePairs {
 		size += len(m[0]) + len(m[1])
+	}
+	if uint64(size) >= 1<<32 {
+		return nil, configError("Merges", "merge text too long")
 	}
 	text := make([]byte, 0, size)
 	mt := &mergeText{offs: make([]uint32, n+1), mids: make([]uint32, n)}

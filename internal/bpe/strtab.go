@@ -140,7 +140,7 @@ const recLong = 1 << 31
 // probing them in that order reads the table front to back instead of at
 // random, which matters when it does not fit in the caches.
 func (t *strTable) batch(n int, key func(k int) string) []keyRec {
-	if n >= recLong {
+	if uint64(n) >= recLong {
 		panic("bpe: batch too large")
 	}
 	shift := uint(0)
