@@ -311,10 +311,15 @@ func (r *reader) u64(what string) uint64 {
 // strBytes reads a length-prefixed string without copying it.
 func (r *reader) strBytes(what string) []byte {
 	off := r.off
-	n := r.u64(what + " length")
 	if r.err != nil {
 		return nil
 	}
+	if r.remaining() < 8 {
+		r.fail(off, what, fmt.Sprintf("string length needs 8 bytes, file has %d left (truncated?)", r.remaining()))
+		return nil
+	}
+	n := binary.LittleEndian.Uint64(r.data[off:])
+	r.off += 8
 	if n > uint64(r.remaining()) {
 		r.fail(off, what, fmt.Sprintf("string length %d exceeds the %d bytes left", n, r.remaining()))
 		return nil
