@@ -24,6 +24,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/mmcloughlin/avo/ir"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -49,6 +51,10 @@ func main() {
 	for t := 1; t <= maxTileAVX512; t++ {
 		avx512.matMul(t)
 	}
+	avx512vnni.matVec(8, 4, 1)
+	for t := 1; t <= maxTileAVX512; t++ {
+		avx512vnni.matMul(t)
+	}
 	Generate()
 }
 
@@ -57,6 +63,7 @@ func main() {
 // of Y16-Y31, which VEX-only forms cannot encode).
 type isa struct {
 	name  string // kernel name suffix
+	vnni  bool   // multiply-accumulate with VPDPBUSD
 	bytes int    // bytes per vector register: 32 or 64
 	vec   func() VecVirtual
 	load  func(m, r Op)            // unaligned load or store, any width
@@ -102,9 +109,35 @@ var avx512 = isa{
 	},
 }
 
+// avx512vnni is avx512 with VPDPBUSD (AVX512_VNNI), which multiplies
+// unsigned by signed bytes and adds each group of four products to a
+// 32-bit lane in one instruction, replacing VPMADDUBSW, VPADDW, VPMADDWD and
+// VPADDD. avo v0.5.0 has no VPDPBUSD builder; vpdpbusd emits it as a raw
+// instruction, which the Go assembler knows.
+var avx512vnni = func() isa {
+	v := avx512
+	v.name, v.vnni = "AVX512VNNI", true
+	return v
+}()
+
+// vpdpbusd emits acc += Σ4 u8(u)·s8(s) per 32-bit lane (Intel operand order
+// VPDPBUSD acc, u, s; Go order s, u, acc). s may be a memory operand.
+func vpdpbusd(s, u, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPBUSD",
+		Operands: []Op{s, u, acc},
+		Inputs:   []Op{s, u, acc},
+		Outputs:  []Op{acc},
+		ISA:      []string{"AVX512_VNNI", "AVX512VL"},
+	})
+}
+
 // constants returns the registers holding 0x03 in every byte (the code
 // mask) and 1 in every 16-bit lane (for VPMADDWD), at the tier's width.
 func (v isa) constants() (mask, ones VecVirtual) {
+	if v.vnni {
+		return gen.Broadcast32Z(0x03030303), nil // VPDPBUSD needs no ones
+	}
 	if v.bytes == 64 {
 		return gen.Broadcast32Z(0x03030303), gen.Broadcast32Z(0x00010001)
 	}
@@ -116,6 +149,18 @@ func (v isa) constants() (mask, ones VecVirtual) {
 // group g are (w >> (6−2g)) & 3. x holds the activation operands (registers
 // or memory). w is clobbered.
 func (v isa) dot(vec func() VecVirtual, w VecVirtual, x [4]Op, acc, mask, ones Op) {
+	if v.vnni {
+		for g := 0; g < 4; g++ {
+			c := w
+			if g < 3 {
+				c = vec()
+				VPSRLW(U8(6-2*g), w, c)
+			}
+			v.and(mask, c, c)
+			vpdpbusd(x[g], c, acc)
+		}
+		return
+	}
 	var s VecVirtual
 	for g := 0; g < 4; g++ {
 		c := w
@@ -170,6 +215,14 @@ func (v isa) storeSums(acc []VecVirtual, store func(x VecVirtual, first, n int))
 	for ; i < len(acc); i++ {
 		store(gen.Reduce1(acc[i], v.ext), i, 1)
 	}
+}
+
+// asY returns the YMM view of r, or nil for nil.
+func asY(r VecVirtual) Op {
+	if r == nil {
+		return nil
+	}
+	return r.AsY()
 }
 
 func label(format string, a ...any) string { return fmt.Sprintf(format, a...) }

@@ -106,7 +106,7 @@ func (v isa) matMul(T int) {
 			for g := range ops {
 				ops[g] = tok(t, 32*g)
 			}
-			v.madd(YMM, c, ops, acc[t].AsY(), ones.AsY())
+			v.madd(YMM, c, ops, acc[t].AsY(), asY(ones))
 		}
 		ADDQ(U32(32), wp)
 	}
@@ -141,6 +141,12 @@ func (v isa) matMul(T int) {
 // madd emits acc += VPMADDWD(Σ_g VPMADDUBSW(x[g], q[g]), ones) with the
 // unpacked codes x and activation operands q.
 func (v isa) madd(vec func() VecVirtual, x [4]VecVirtual, q [4]Op, acc, ones Op) {
+	if v.vnni {
+		for g := range q {
+			vpdpbusd(q[g], x[g], acc)
+		}
+		return
+	}
 	s, u := vec(), vec()
 	VPMADDUBSW(q[0], x[0], s)
 	for g := 1; g < 4; g++ {

@@ -136,7 +136,7 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 		for i := 0; i < R; i++ {
 			w := YMM()
 			VMOVDQU64(row(i, 0), w)
-			v.dot(YMM, w, y, acc[i].AsY(), mask.AsY(), ones.AsY())
+			v.dot(YMM, w, y, acc[i].AsY(), mask.AsY(), asY(ones))
 		}
 	}
 

@@ -11,11 +11,13 @@ import "github.com/org/bitnet/internal/cpu"
 var (
 	useAVX2   = cpu.X86.Tier() >= cpu.AVX2
 	useAVX512 = cpu.X86.Tier() >= cpu.AVX512
+	useVNNI   = useAVX512 && cpu.X86.HasAVX512VNNI // VPDPBUSD in the I2_S kernels
 )
 
 func init() {
 	register("avx2", useAVX2, &useAVX2)
 	register("avx512", useAVX512, &useAVX2, &useAVX512)
+	register("avx512vnni", useVNNI, &useAVX2, &useAVX512, &useVNNI)
 }
 
 func quantizeI8(q []int8, x []float32) (float32, int32) {
@@ -42,6 +44,8 @@ func quantizeI8Vec(q []int8, x []float32, width int,
 
 func matVecI2S(dst []int32, w []byte, q []int8) {
 	switch {
+	case useVNNI:
+		matVecI2SAVX512VNNI(dst, w, q)
 	case useAVX512:
 		matVecI2SAVX512(dst, w, q)
 	case useAVX2:
@@ -63,10 +67,16 @@ var (
 		matMulI2SAVX512T1, matMulI2SAVX512T2, matMulI2SAVX512T3, matMulI2SAVX512T4,
 		matMulI2SAVX512T5, matMulI2SAVX512T6, matMulI2SAVX512T7, matMulI2SAVX512T8,
 	}
+	matMulI2SAVX512VNNITiles = [...]matMulTile{
+		matMulI2SAVX512VNNIT1, matMulI2SAVX512VNNIT2, matMulI2SAVX512VNNIT3, matMulI2SAVX512VNNIT4,
+		matMulI2SAVX512VNNIT5, matMulI2SAVX512VNNIT6, matMulI2SAVX512VNNIT7, matMulI2SAVX512VNNIT8,
+	}
 )
 
 func matMulI2S(dst []int32, ldd int, w []byte, rows int, q []int8, k, n int) {
 	switch {
+	case useVNNI:
+		matMulTiles(matMulI2SAVX512VNNITiles[:], dst, ldd, w, rows, q, k, n)
 	case useAVX512:
 		matMulTiles(matMulI2SAVX512Tiles[:], dst, ldd, w, rows, q, k, n)
 	case useAVX2:

@@ -129,3 +129,66 @@ func matMulI2SAVX512T7(dst []int32, ldd int, w []byte, rows int, q []int8, k int
 //
 //go:noescape
 func matMulI2SAVX512T8(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+// matVecI2SAVX512VNNI sets dst[r] = Σ_j c[r][j]·q[j] for r < len(dst), c the codes of
+// the I2_S matrix w (len(dst) rows of len(q)/4 bytes). len(q) must be a positive
+// multiple of 128 and len(w) ≥ len(dst)·len(q)/4; the caller checks.
+//
+//go:noescape
+func matVecI2SAVX512VNNI(dst []int32, w []byte, q []int8)
+
+// matMulI2SAVX512VNNIT1 sets dst[t·ldd + r] = Σ_j c[r][j]·q[t·k + j] for r < rows and
+// t < 1: the I2_S matrix w (rows × k) applied to 1 token vectors of k int8.
+// k must be a positive multiple of 128; the caller checks every bound.
+//
+//go:noescape
+func matMulI2SAVX512VNNIT1(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+// matMulI2SAVX512VNNIT2 sets dst[t·ldd + r] = Σ_j c[r][j]·q[t·k + j] for r < rows and
+// t < 2: the I2_S matrix w (rows × k) applied to 2 token vectors of k int8.
+// k must be a positive multiple of 128; the caller checks every bound.
+//
+//go:noescape
+func matMulI2SAVX512VNNIT2(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+// matMulI2SAVX512VNNIT3 sets dst[t·ldd + r] = Σ_j c[r][j]·q[t·k + j] for r < rows and
+// t < 3: the I2_S matrix w (rows × k) applied to 3 token vectors of k int8.
+// k must be a positive multiple of 128; the caller checks every bound.
+//
+//go:noescape
+func matMulI2SAVX512VNNIT3(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+// matMulI2SAVX512VNNIT4 sets dst[t·ldd + r] = Σ_j c[r][j]·q[t·k + j] for r < rows and
+// t < 4: the I2_S matrix w (rows × k) applied to 4 token vectors of k int8.
+// k must be a positive multiple of 128; the caller checks every bound.
+//
+//go:noescape
+func matMulI2SAVX512VNNIT4(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+// matMulI2SAVX512VNNIT5 sets dst[t·ldd + r] = Σ_j c[r][j]·q[t·k + j] for r < rows and
+// t < 5: the I2_S matrix w (rows × k) applied to 5 token vectors of k int8.
+// k must be a positive multiple of 128; the caller checks every bound.
+//
+//go:noescape
+func matMulI2SAVX512VNNIT5(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+// matMulI2SAVX512VNNIT6 sets dst[t·ldd + r] = Σ_j c[r][j]·q[t·k + j] for r < rows and
+// t < 6: the I2_S matrix w (rows × k) applied to 6 token vectors of k int8.
+// k must be a positive multiple of 128; the caller checks every bound.
+//
+//go:noescape
+func matMulI2SAVX512VNNIT6(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+// matMulI2SAVX512VNNIT7 sets dst[t·ldd + r] = Σ_j c[r][j]·q[t·k + j] for r < rows and
+// t < 7: the I2_S matrix w (rows × k) applied to 7 token vectors of k int8.
+// k must be a positive multiple of 128; the caller checks every bound.
+//
+//go:noescape
+func matMulI2SAVX512VNNIT7(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+
+// matMulI2SAVX512VNNIT8 sets dst[t·ldd + r] = Σ_j c[r][j]·q[t·k + j] for r < rows and
+// t < 8: the I2_S matrix w (rows × k) applied to 8 token vectors of k int8.
+// k must be a positive multiple of 128; the caller checks every bound.
+//
+//go:noescape
+func matMulI2SAVX512VNNIT8(dst []int32, ldd int, w []byte, rows int, q []int8, k int)

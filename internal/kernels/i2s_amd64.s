@@ -3299,3 +3299,1655 @@ sum:
 done:
 	VZEROUPPER
 	RET
+
+// func matVecI2SAVX512VNNI(dst []int32, w []byte, q []int8)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+TEXT ·matVecI2SAVX512VNNI(SB), NOSPLIT, $0-72
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         w_base+24(FP), DX
+	MOVQ         q_base+48(FP), BX
+	MOVQ         q_len+56(FP), SI
+	MOVQ         SI, DI
+	SHRQ         $0x02, DI
+	LEAQ         (DI)(DI*2), R8
+	MOVL         $0x03030303, R9
+	VPBROADCASTD R9, Z0
+
+rows8:
+	CMPQ   CX, $0x00000008
+	JB     rows4
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	MOVQ   DX, R9
+	LEAQ   (DX)(DI*4), R10
+	MOVQ   DI, R11
+	SHLQ   $0x05, R11
+	ADDQ   DX, R11
+	MOVQ   BX, R12
+	MOVQ   SI, R13
+	SHRQ   $0x08, R13
+	JZ     rows8tail
+
+rows8loop:
+	VMOVDQU64    (R12), Y9
+	VINSERTI64X4 $0x01, 128(R12), Z9, Z9
+	VMOVDQU64    32(R12), Y10
+	VINSERTI64X4 $0x01, 160(R12), Z10, Z10
+	VMOVDQU64    64(R12), Y11
+	VINSERTI64X4 $0x01, 192(R12), Z11, Z11
+	VMOVDQU64    96(R12), Y12
+	VINSERTI64X4 $0x01, 224(R12), Z12, Z12
+	VMOVDQU64    (R9), Z13
+	VPSRLW       $0x06, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z9, Z14, Z1
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z10, Z14, Z1
+	VPSRLW       $0x02, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z11, Z14, Z1
+	VPANDD       Z0, Z13, Z13
+	VPDPBUSD     Z12, Z13, Z1
+	VMOVDQU64    (R9)(DI*1), Z13
+	VPSRLW       $0x06, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z9, Z14, Z2
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z10, Z14, Z2
+	VPSRLW       $0x02, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z11, Z14, Z2
+	VPANDD       Z0, Z13, Z13
+	VPDPBUSD     Z12, Z13, Z2
+	VMOVDQU64    (R9)(DI*2), Z13
+	VPSRLW       $0x06, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z9, Z14, Z3
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z10, Z14, Z3
+	VPSRLW       $0x02, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z11, Z14, Z3
+	VPANDD       Z0, Z13, Z13
+	VPDPBUSD     Z12, Z13, Z3
+	VMOVDQU64    (R9)(R8*1), Z13
+	VPSRLW       $0x06, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z9, Z14, Z4
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z10, Z14, Z4
+	VPSRLW       $0x02, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z11, Z14, Z4
+	VPANDD       Z0, Z13, Z13
+	VPDPBUSD     Z12, Z13, Z4
+	VMOVDQU64    (R10), Z13
+	VPSRLW       $0x06, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z9, Z14, Z5
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z10, Z14, Z5
+	VPSRLW       $0x02, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z11, Z14, Z5
+	VPANDD       Z0, Z13, Z13
+	VPDPBUSD     Z12, Z13, Z5
+	VMOVDQU64    (R10)(DI*1), Z13
+	VPSRLW       $0x06, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z9, Z14, Z6
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z10, Z14, Z6
+	VPSRLW       $0x02, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z11, Z14, Z6
+	VPANDD       Z0, Z13, Z13
+	VPDPBUSD     Z12, Z13, Z6
+	VMOVDQU64    (R10)(DI*2), Z13
+	VPSRLW       $0x06, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z9, Z14, Z7
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z10, Z14, Z7
+	VPSRLW       $0x02, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z11, Z14, Z7
+	VPANDD       Z0, Z13, Z13
+	VPDPBUSD     Z12, Z13, Z7
+	VMOVDQU64    (R10)(R8*1), Z13
+	VPSRLW       $0x06, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z9, Z14, Z8
+	VPSRLW       $0x04, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z10, Z14, Z8
+	VPSRLW       $0x02, Z13, Z14
+	VPANDD       Z0, Z14, Z14
+	VPDPBUSD     Z11, Z14, Z8
+	VPANDD       Z0, Z13, Z13
+	VPDPBUSD     Z12, Z13, Z8
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	PREFETCHT0   128(R11)
+	PREFETCHT0   192(R11)
+	PREFETCHT0   256(R11)
+	PREFETCHT0   320(R11)
+	PREFETCHT0   384(R11)
+	PREFETCHT0   448(R11)
+	ADDQ         $0x00000200, R11
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000100, R12
+	DECQ         R13
+	JNZ          rows8loop
+
+rows8tail:
+	VEXTRACTI64X4 $0x01, Z1, Y9
+	VPADDD        Y9, Y1, Y1
+	VEXTRACTI64X4 $0x01, Z2, Y9
+	VPADDD        Y9, Y2, Y2
+	VEXTRACTI64X4 $0x01, Z3, Y9
+	VPADDD        Y9, Y3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y9
+	VPADDD        Y9, Y4, Y4
+	VEXTRACTI64X4 $0x01, Z5, Y9
+	VPADDD        Y9, Y5, Y5
+	VEXTRACTI64X4 $0x01, Z6, Y9
+	VPADDD        Y9, Y6, Y6
+	VEXTRACTI64X4 $0x01, Z7, Y9
+	VPADDD        Y9, Y7, Y7
+	VEXTRACTI64X4 $0x01, Z8, Y9
+	VPADDD        Y9, Y8, Y8
+	TESTQ         $0x00000080, SI
+	JZ            rows8sum
+	VMOVDQU64     (R12), Y9
+	VMOVDQU64     32(R12), Y10
+	VMOVDQU64     64(R12), Y11
+	VMOVDQU64     96(R12), Y12
+	VMOVDQU64     (R9), Y13
+	VPSRLW        $0x06, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y9, Y14, Y1
+	VPSRLW        $0x04, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y10, Y14, Y1
+	VPSRLW        $0x02, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y11, Y14, Y1
+	VPANDD        Y0, Y13, Y13
+	VPDPBUSD      Y12, Y13, Y1
+	VMOVDQU64     (R9)(DI*1), Y13
+	VPSRLW        $0x06, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y9, Y14, Y2
+	VPSRLW        $0x04, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y10, Y14, Y2
+	VPSRLW        $0x02, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y11, Y14, Y2
+	VPANDD        Y0, Y13, Y13
+	VPDPBUSD      Y12, Y13, Y2
+	VMOVDQU64     (R9)(DI*2), Y13
+	VPSRLW        $0x06, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y9, Y14, Y3
+	VPSRLW        $0x04, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y10, Y14, Y3
+	VPSRLW        $0x02, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y11, Y14, Y3
+	VPANDD        Y0, Y13, Y13
+	VPDPBUSD      Y12, Y13, Y3
+	VMOVDQU64     (R9)(R8*1), Y13
+	VPSRLW        $0x06, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y9, Y14, Y4
+	VPSRLW        $0x04, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y10, Y14, Y4
+	VPSRLW        $0x02, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y11, Y14, Y4
+	VPANDD        Y0, Y13, Y13
+	VPDPBUSD      Y12, Y13, Y4
+	VMOVDQU64     (R10), Y13
+	VPSRLW        $0x06, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y9, Y14, Y5
+	VPSRLW        $0x04, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y10, Y14, Y5
+	VPSRLW        $0x02, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y11, Y14, Y5
+	VPANDD        Y0, Y13, Y13
+	VPDPBUSD      Y12, Y13, Y5
+	VMOVDQU64     (R10)(DI*1), Y13
+	VPSRLW        $0x06, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y9, Y14, Y6
+	VPSRLW        $0x04, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y10, Y14, Y6
+	VPSRLW        $0x02, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y11, Y14, Y6
+	VPANDD        Y0, Y13, Y13
+	VPDPBUSD      Y12, Y13, Y6
+	VMOVDQU64     (R10)(DI*2), Y13
+	VPSRLW        $0x06, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y9, Y14, Y7
+	VPSRLW        $0x04, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y10, Y14, Y7
+	VPSRLW        $0x02, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y11, Y14, Y7
+	VPANDD        Y0, Y13, Y13
+	VPDPBUSD      Y12, Y13, Y7
+	VMOVDQU64     (R10)(R8*1), Y13
+	VPSRLW        $0x06, Y13, Y14
+	VPANDD        Y0, Y14, Y14
+	VPDPBUSD      Y9, Y14, Y8
+	VPSRLW        $0x04, Y13, Y9
+	VPANDD        Y0, Y9, Y9
+	VPDPBUSD      Y10, Y9, Y8
+	VPSRLW        $0x02, Y13, Y9
+	VPANDD        Y0, Y9, Y9
+	VPDPBUSD      Y11, Y9, Y8
+	VPANDD        Y0, Y13, Y13
+	VPDPBUSD      Y12, Y13, Y8
+
+rows8sum:
+	VPUNPCKLDQ    Y2, Y1, Y9
+	VPUNPCKHDQ    Y2, Y1, Y10
+	VPADDD        Y10, Y9, Y1
+	VPUNPCKLDQ    Y4, Y3, Y9
+	VPUNPCKHDQ    Y4, Y3, Y10
+	VPADDD        Y10, Y9, Y3
+	VPUNPCKLQDQ   Y3, Y1, Y9
+	VPUNPCKHQDQ   Y3, Y1, Y10
+	VPADDD        Y10, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X10
+	VPADDD        X10, X9, X10
+	VMOVDQU64     X10, (AX)
+	VPUNPCKLDQ    Y6, Y5, Y9
+	VPUNPCKHDQ    Y6, Y5, Y10
+	VPADDD        Y10, Y9, Y5
+	VPUNPCKLDQ    Y8, Y7, Y9
+	VPUNPCKHDQ    Y8, Y7, Y10
+	VPADDD        Y10, Y9, Y7
+	VPUNPCKLQDQ   Y7, Y5, Y9
+	VPUNPCKHQDQ   Y7, Y5, Y10
+	VPADDD        Y10, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X10
+	VPADDD        X10, X9, X10
+	VMOVDQU64     X10, 16(AX)
+	ADDQ          $0x00000020, AX
+	LEAQ          (DX)(DI*8), DX
+	SUBQ          $0x00000008, CX
+	JMP           rows8
+
+rows4:
+	CMPQ   CX, $0x00000004
+	JB     rows1
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	MOVQ   DX, R9
+	MOVQ   DI, R10
+	SHLQ   $0x04, R10
+	ADDQ   DX, R10
+	MOVQ   BX, R11
+	MOVQ   SI, R12
+	SHRQ   $0x08, R12
+	JZ     rows4tail
+
+rows4loop:
+	VMOVDQU64    (R11), Y19
+	VINSERTI64X4 $0x01, 128(R11), Z19, Z19
+	VMOVDQU64    32(R11), Y20
+	VINSERTI64X4 $0x01, 160(R11), Z20, Z20
+	VMOVDQU64    64(R11), Y21
+	VINSERTI64X4 $0x01, 192(R11), Z21, Z21
+	VMOVDQU64    96(R11), Y22
+	VINSERTI64X4 $0x01, 224(R11), Z22, Z22
+	VMOVDQU64    (R9), Z1
+	VPSRLW       $0x06, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z19, Z2, Z15
+	VPSRLW       $0x04, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z20, Z2, Z15
+	VPSRLW       $0x02, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z21, Z2, Z15
+	VPANDD       Z0, Z1, Z1
+	VPDPBUSD     Z22, Z1, Z15
+	VMOVDQU64    (R9)(DI*1), Z1
+	VPSRLW       $0x06, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z19, Z2, Z16
+	VPSRLW       $0x04, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z20, Z2, Z16
+	VPSRLW       $0x02, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z21, Z2, Z16
+	VPANDD       Z0, Z1, Z1
+	VPDPBUSD     Z22, Z1, Z16
+	VMOVDQU64    (R9)(DI*2), Z1
+	VPSRLW       $0x06, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z19, Z2, Z17
+	VPSRLW       $0x04, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z20, Z2, Z17
+	VPSRLW       $0x02, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z21, Z2, Z17
+	VPANDD       Z0, Z1, Z1
+	VPDPBUSD     Z22, Z1, Z17
+	VMOVDQU64    (R9)(R8*1), Z1
+	VPSRLW       $0x06, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z19, Z2, Z18
+	VPSRLW       $0x04, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z20, Z2, Z18
+	VPSRLW       $0x02, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z21, Z2, Z18
+	VPANDD       Z0, Z1, Z1
+	VPDPBUSD     Z22, Z1, Z18
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	PREFETCHT0   128(R10)
+	PREFETCHT0   192(R10)
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000100, R11
+	DECQ         R12
+	JNZ          rows4loop
+
+rows4tail:
+	VEXTRACTI64X4 $0x01, Z15, Y1
+	VPADDD        Y1, Y15, Y15
+	VEXTRACTI64X4 $0x01, Z16, Y1
+	VPADDD        Y1, Y16, Y16
+	VEXTRACTI64X4 $0x01, Z17, Y1
+	VPADDD        Y1, Y17, Y17
+	VEXTRACTI64X4 $0x01, Z18, Y1
+	VPADDD        Y1, Y18, Y18
+	TESTQ         $0x00000080, SI
+	JZ            rows4sum
+	VMOVDQU64     (R11), Y1
+	VMOVDQU64     32(R11), Y2
+	VMOVDQU64     64(R11), Y3
+	VMOVDQU64     96(R11), Y4
+	VMOVDQU64     (R9), Y5
+	VPSRLW        $0x06, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y1, Y6, Y15
+	VPSRLW        $0x04, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y2, Y6, Y15
+	VPSRLW        $0x02, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y3, Y6, Y15
+	VPANDD        Y0, Y5, Y5
+	VPDPBUSD      Y4, Y5, Y15
+	VMOVDQU64     (R9)(DI*1), Y5
+	VPSRLW        $0x06, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y1, Y6, Y16
+	VPSRLW        $0x04, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y2, Y6, Y16
+	VPSRLW        $0x02, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y3, Y6, Y16
+	VPANDD        Y0, Y5, Y5
+	VPDPBUSD      Y4, Y5, Y16
+	VMOVDQU64     (R9)(DI*2), Y5
+	VPSRLW        $0x06, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y1, Y6, Y17
+	VPSRLW        $0x04, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y2, Y6, Y17
+	VPSRLW        $0x02, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y3, Y6, Y17
+	VPANDD        Y0, Y5, Y5
+	VPDPBUSD      Y4, Y5, Y17
+	VMOVDQU64     (R9)(R8*1), Y5
+	VPSRLW        $0x06, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y1, Y6, Y18
+	VPSRLW        $0x04, Y5, Y1
+	VPANDD        Y0, Y1, Y1
+	VPDPBUSD      Y2, Y1, Y18
+	VPSRLW        $0x02, Y5, Y1
+	VPANDD        Y0, Y1, Y1
+	VPDPBUSD      Y3, Y1, Y18
+	VPANDD        Y0, Y5, Y5
+	VPDPBUSD      Y4, Y5, Y18
+
+rows4sum:
+	VPUNPCKLDQ    Y16, Y15, Y1
+	VPUNPCKHDQ    Y16, Y15, Y2
+	VPADDD        Y2, Y1, Y15
+	VPUNPCKLDQ    Y18, Y17, Y1
+	VPUNPCKHDQ    Y18, Y17, Y2
+	VPADDD        Y2, Y1, Y17
+	VPUNPCKLQDQ   Y17, Y15, Y1
+	VPUNPCKHQDQ   Y17, Y15, Y2
+	VPADDD        Y2, Y1, Y1
+	VEXTRACTI32X4 $0x01, Y1, X2
+	VPADDD        X2, X1, X2
+	VMOVDQU64     X2, (AX)
+	ADDQ          $0x00000010, AX
+	LEAQ          (DX)(DI*4), DX
+	SUBQ          $0x00000004, CX
+	JMP           rows4
+
+rows1:
+	CMPQ   CX, $0x00000001
+	JB     done
+	VPXORD Z23, Z23, Z23
+	MOVQ   DX, R8
+	MOVQ   BX, R9
+	MOVQ   SI, R10
+	SHRQ   $0x08, R10
+	JZ     rows1tail
+
+rows1loop:
+	VMOVDQU64    (R9), Y24
+	VINSERTI64X4 $0x01, 128(R9), Z24, Z24
+	VMOVDQU64    32(R9), Y25
+	VINSERTI64X4 $0x01, 160(R9), Z25, Z25
+	VMOVDQU64    64(R9), Y26
+	VINSERTI64X4 $0x01, 192(R9), Z26, Z26
+	VMOVDQU64    96(R9), Y27
+	VINSERTI64X4 $0x01, 224(R9), Z27, Z27
+	VMOVDQU64    (R8), Z1
+	VPSRLW       $0x06, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z24, Z2, Z23
+	VPSRLW       $0x04, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z25, Z2, Z23
+	VPSRLW       $0x02, Z1, Z2
+	VPANDD       Z0, Z2, Z2
+	VPDPBUSD     Z26, Z2, Z23
+	VPANDD       Z0, Z1, Z1
+	VPDPBUSD     Z27, Z1, Z23
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000100, R9
+	DECQ         R10
+	JNZ          rows1loop
+
+rows1tail:
+	VEXTRACTI64X4 $0x01, Z23, Y1
+	VPADDD        Y1, Y23, Y23
+	TESTQ         $0x00000080, SI
+	JZ            rows1sum
+	VMOVDQU64     (R9), Y1
+	VMOVDQU64     32(R9), Y2
+	VMOVDQU64     64(R9), Y3
+	VMOVDQU64     96(R9), Y4
+	VMOVDQU64     (R8), Y5
+	VPSRLW        $0x06, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      Y1, Y6, Y23
+	VPSRLW        $0x04, Y5, Y1
+	VPANDD        Y0, Y1, Y1
+	VPDPBUSD      Y2, Y1, Y23
+	VPSRLW        $0x02, Y5, Y1
+	VPANDD        Y0, Y1, Y1
+	VPDPBUSD      Y3, Y1, Y23
+	VPANDD        Y0, Y5, Y5
+	VPDPBUSD      Y4, Y5, Y23
+
+rows1sum:
+	VEXTRACTI32X4 $0x01, Y23, X1
+	VPADDD        X1, X23, X1
+	VPSHUFD       $0x4e, X1, X2
+	VPADDD        X2, X1, X1
+	VPSHUFD       $0xb1, X1, X2
+	VPADDD        X2, X1, X1
+	VMOVD         X1, (AX)
+	ADDQ          $0x00000004, AX
+	ADDQ          DI, DX
+	SUBQ          $0x00000001, CX
+	JMP           rows1
+
+done:
+	VZEROUPPER
+	RET
+
+// func matMulI2SAVX512VNNIT1(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·matMulI2SAVX512VNNIT1(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         w_base+32(FP), CX
+	MOVQ         rows+56(FP), DX
+	MOVQ         q_base+64(FP), BX
+	MOVQ         k+88(FP), SI
+	MOVL         $0x03030303, DI
+	VPBROADCASTD DI, Z0
+
+row:
+	TESTQ  DX, DX
+	JZ     done
+	VPXORD Z1, Z1, Z1
+	MOVQ   BX, DI
+	MOVQ   SI, R8
+	SHRQ   $0x08, R8
+	JZ     tail
+
+loop:
+	VMOVDQU64  (CX), Z2
+	VPSRLW     $0x06, Z2, Z3
+	VPANDD     Z0, Z3, Z3
+	VPSRLW     $0x04, Z2, Z4
+	VPANDD     Z0, Z4, Z4
+	VPSRLW     $0x02, Z2, Z5
+	VPANDD     Z0, Z5, Z5
+	VPANDD     Z0, Z2, Z2
+	VSHUFI64X2 $0x44, Z4, Z3, Z6
+	VSHUFI64X2 $0x44, Z2, Z5, Z7
+	VSHUFI64X2 $0xee, Z4, Z3, Z3
+	VSHUFI64X2 $0xee, Z2, Z5, Z5
+	VPDPBUSD   (DI), Z6, Z1
+	VPDPBUSD   64(DI), Z7, Z1
+	VPDPBUSD   128(DI), Z3, Z1
+	VPDPBUSD   192(DI), Z5, Z1
+	ADDQ       $0x00000040, CX
+	ADDQ       $0x00000100, DI
+	DECQ       R8
+	JNZ        loop
+
+tail:
+	VEXTRACTI64X4 $0x01, Z1, Y2
+	VPADDD        Y2, Y1, Y1
+	TESTQ         $0x00000080, SI
+	JZ            sum
+	VMOVDQU64     (CX), Y2
+	VPSRLW        $0x06, Y2, Y3
+	VPANDD        Y0, Y3, Y3
+	VPSRLW        $0x04, Y2, Y4
+	VPANDD        Y0, Y4, Y4
+	VPSRLW        $0x02, Y2, Y5
+	VPANDD        Y0, Y5, Y5
+	VPANDD        Y0, Y2, Y2
+	VPDPBUSD      (DI), Y3, Y1
+	VPDPBUSD      32(DI), Y4, Y1
+	VPDPBUSD      64(DI), Y5, Y1
+	VPDPBUSD      96(DI), Y2, Y1
+	ADDQ          $0x00000020, CX
+
+sum:
+	MOVQ          AX, DI
+	VEXTRACTI32X4 $0x01, Y1, X2
+	VPADDD        X2, X1, X2
+	VPSHUFD       $0x4e, X2, X3
+	VPADDD        X3, X2, X2
+	VPSHUFD       $0xb1, X2, X3
+	VPADDD        X3, X2, X2
+	VMOVD         X2, (DI)
+	ADDQ          $0x00000004, AX
+	DECQ          DX
+	JMP           row
+
+done:
+	VZEROUPPER
+	RET
+
+// func matMulI2SAVX512VNNIT2(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·matMulI2SAVX512VNNIT2(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         rows+56(FP), BX
+	MOVQ         q_base+64(FP), SI
+	MOVQ         k+88(FP), DI
+	MOVL         $0x03030303, R8
+	VPBROADCASTD R8, Z0
+
+row:
+	TESTQ  BX, BX
+	JZ     done
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ   SI, R8
+	MOVQ   DI, R9
+	SHRQ   $0x08, R9
+	JZ     tail
+
+loop:
+	VMOVDQU64  (DX), Z3
+	VPSRLW     $0x06, Z3, Z4
+	VPANDD     Z0, Z4, Z4
+	VPSRLW     $0x04, Z3, Z5
+	VPANDD     Z0, Z5, Z5
+	VPSRLW     $0x02, Z3, Z6
+	VPANDD     Z0, Z6, Z6
+	VPANDD     Z0, Z3, Z3
+	VSHUFI64X2 $0x44, Z5, Z4, Z7
+	VSHUFI64X2 $0x44, Z3, Z6, Z8
+	VSHUFI64X2 $0xee, Z5, Z4, Z4
+	VSHUFI64X2 $0xee, Z3, Z6, Z6
+	VPDPBUSD   (R8), Z7, Z1
+	VPDPBUSD   64(R8), Z8, Z1
+	VPDPBUSD   128(R8), Z4, Z1
+	VPDPBUSD   192(R8), Z6, Z1
+	VPDPBUSD   (R8)(DI*1), Z7, Z2
+	VPDPBUSD   64(R8)(DI*1), Z8, Z2
+	VPDPBUSD   128(R8)(DI*1), Z4, Z2
+	VPDPBUSD   192(R8)(DI*1), Z6, Z2
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000100, R8
+	DECQ       R9
+	JNZ        loop
+
+tail:
+	VEXTRACTI64X4 $0x01, Z1, Y3
+	VPADDD        Y3, Y1, Y1
+	VEXTRACTI64X4 $0x01, Z2, Y3
+	VPADDD        Y3, Y2, Y2
+	TESTQ         $0x00000080, DI
+	JZ            sum
+	VMOVDQU64     (DX), Y3
+	VPSRLW        $0x06, Y3, Y4
+	VPANDD        Y0, Y4, Y4
+	VPSRLW        $0x04, Y3, Y5
+	VPANDD        Y0, Y5, Y5
+	VPSRLW        $0x02, Y3, Y6
+	VPANDD        Y0, Y6, Y6
+	VPANDD        Y0, Y3, Y3
+	VPDPBUSD      (R8), Y4, Y1
+	VPDPBUSD      32(R8), Y5, Y1
+	VPDPBUSD      64(R8), Y6, Y1
+	VPDPBUSD      96(R8), Y3, Y1
+	VPDPBUSD      (R8)(DI*1), Y4, Y2
+	VPDPBUSD      32(R8)(DI*1), Y5, Y2
+	VPDPBUSD      64(R8)(DI*1), Y6, Y2
+	VPDPBUSD      96(R8)(DI*1), Y3, Y2
+	ADDQ          $0x00000020, DX
+
+sum:
+	MOVQ          AX, R8
+	VEXTRACTI32X4 $0x01, Y1, X3
+	VPADDD        X3, X1, X3
+	VPSHUFD       $0x4e, X3, X4
+	VPADDD        X4, X3, X3
+	VPSHUFD       $0xb1, X3, X4
+	VPADDD        X4, X3, X3
+	VMOVD         X3, (R8)
+	VEXTRACTI32X4 $0x01, Y2, X3
+	VPADDD        X3, X2, X3
+	VPSHUFD       $0x4e, X3, X4
+	VPADDD        X4, X3, X3
+	VPSHUFD       $0xb1, X3, X4
+	VPADDD        X4, X3, X3
+	VMOVD         X3, (R8)(CX*1)
+	ADDQ          $0x00000004, AX
+	DECQ          BX
+	JMP           row
+
+done:
+	VZEROUPPER
+	RET
+
+// func matMulI2SAVX512VNNIT3(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·matMulI2SAVX512VNNIT3(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         rows+56(FP), BX
+	MOVQ         q_base+64(FP), SI
+	MOVQ         k+88(FP), DI
+	LEAQ         (DI)(DI*2), R8
+	MOVL         $0x03030303, R8
+	VPBROADCASTD R8, Z0
+
+row:
+	TESTQ  BX, BX
+	JZ     done
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   SI, R8
+	MOVQ   DI, R9
+	SHRQ   $0x08, R9
+	JZ     tail
+
+loop:
+	VMOVDQU64  (DX), Z4
+	VPSRLW     $0x06, Z4, Z5
+	VPANDD     Z0, Z5, Z5
+	VPSRLW     $0x04, Z4, Z6
+	VPANDD     Z0, Z6, Z6
+	VPSRLW     $0x02, Z4, Z7
+	VPANDD     Z0, Z7, Z7
+	VPANDD     Z0, Z4, Z4
+	VSHUFI64X2 $0x44, Z6, Z5, Z8
+	VSHUFI64X2 $0x44, Z4, Z7, Z9
+	VSHUFI64X2 $0xee, Z6, Z5, Z5
+	VSHUFI64X2 $0xee, Z4, Z7, Z7
+	VPDPBUSD   (R8), Z8, Z1
+	VPDPBUSD   64(R8), Z9, Z1
+	VPDPBUSD   128(R8), Z5, Z1
+	VPDPBUSD   192(R8), Z7, Z1
+	VPDPBUSD   (R8)(DI*1), Z8, Z2
+	VPDPBUSD   64(R8)(DI*1), Z9, Z2
+	VPDPBUSD   128(R8)(DI*1), Z5, Z2
+	VPDPBUSD   192(R8)(DI*1), Z7, Z2
+	VPDPBUSD   (R8)(DI*2), Z8, Z3
+	VPDPBUSD   64(R8)(DI*2), Z9, Z3
+	VPDPBUSD   128(R8)(DI*2), Z5, Z3
+	VPDPBUSD   192(R8)(DI*2), Z7, Z3
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000100, R8
+	DECQ       R9
+	JNZ        loop
+
+tail:
+	VEXTRACTI64X4 $0x01, Z1, Y4
+	VPADDD        Y4, Y1, Y1
+	VEXTRACTI64X4 $0x01, Z2, Y4
+	VPADDD        Y4, Y2, Y2
+	VEXTRACTI64X4 $0x01, Z3, Y4
+	VPADDD        Y4, Y3, Y3
+	TESTQ         $0x00000080, DI
+	JZ            sum
+	VMOVDQU64     (DX), Y4
+	VPSRLW        $0x06, Y4, Y5
+	VPANDD        Y0, Y5, Y5
+	VPSRLW        $0x04, Y4, Y6
+	VPANDD        Y0, Y6, Y6
+	VPSRLW        $0x02, Y4, Y7
+	VPANDD        Y0, Y7, Y7
+	VPANDD        Y0, Y4, Y4
+	VPDPBUSD      (R8), Y5, Y1
+	VPDPBUSD      32(R8), Y6, Y1
+	VPDPBUSD      64(R8), Y7, Y1
+	VPDPBUSD      96(R8), Y4, Y1
+	VPDPBUSD      (R8)(DI*1), Y5, Y2
+	VPDPBUSD      32(R8)(DI*1), Y6, Y2
+	VPDPBUSD      64(R8)(DI*1), Y7, Y2
+	VPDPBUSD      96(R8)(DI*1), Y4, Y2
+	VPDPBUSD      (R8)(DI*2), Y5, Y3
+	VPDPBUSD      32(R8)(DI*2), Y6, Y3
+	VPDPBUSD      64(R8)(DI*2), Y7, Y3
+	VPDPBUSD      96(R8)(DI*2), Y4, Y3
+	ADDQ          $0x00000020, DX
+
+sum:
+	MOVQ          AX, R8
+	VEXTRACTI32X4 $0x01, Y1, X4
+	VPADDD        X4, X1, X4
+	VPSHUFD       $0x4e, X4, X5
+	VPADDD        X5, X4, X4
+	VPSHUFD       $0xb1, X4, X5
+	VPADDD        X5, X4, X4
+	VMOVD         X4, (R8)
+	VEXTRACTI32X4 $0x01, Y2, X4
+	VPADDD        X4, X2, X4
+	VPSHUFD       $0x4e, X4, X5
+	VPADDD        X5, X4, X4
+	VPSHUFD       $0xb1, X4, X5
+	VPADDD        X5, X4, X4
+	VMOVD         X4, (R8)(CX*1)
+	VEXTRACTI32X4 $0x01, Y3, X4
+	VPADDD        X4, X3, X4
+	VPSHUFD       $0x4e, X4, X5
+	VPADDD        X5, X4, X4
+	VPSHUFD       $0xb1, X4, X5
+	VPADDD        X5, X4, X4
+	VMOVD         X4, (R8)(CX*2)
+	ADDQ          $0x00000004, AX
+	DECQ          BX
+	JMP           row
+
+done:
+	VZEROUPPER
+	RET
+
+// func matMulI2SAVX512VNNIT4(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·matMulI2SAVX512VNNIT4(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         rows+56(FP), BX
+	MOVQ         q_base+64(FP), SI
+	MOVQ         k+88(FP), DI
+	LEAQ         (DI)(DI*2), R8
+	MOVL         $0x03030303, R9
+	VPBROADCASTD R9, Z0
+
+row:
+	TESTQ  BX, BX
+	JZ     done
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	MOVQ   SI, R9
+	MOVQ   DI, R10
+	SHRQ   $0x08, R10
+	JZ     tail
+
+loop:
+	VMOVDQU64  (DX), Z5
+	VPSRLW     $0x06, Z5, Z6
+	VPANDD     Z0, Z6, Z6
+	VPSRLW     $0x04, Z5, Z7
+	VPANDD     Z0, Z7, Z7
+	VPSRLW     $0x02, Z5, Z8
+	VPANDD     Z0, Z8, Z8
+	VPANDD     Z0, Z5, Z5
+	VSHUFI64X2 $0x44, Z7, Z6, Z9
+	VSHUFI64X2 $0x44, Z5, Z8, Z10
+	VSHUFI64X2 $0xee, Z7, Z6, Z6
+	VSHUFI64X2 $0xee, Z5, Z8, Z8
+	VPDPBUSD   (R9), Z9, Z1
+	VPDPBUSD   64(R9), Z10, Z1
+	VPDPBUSD   128(R9), Z6, Z1
+	VPDPBUSD   192(R9), Z8, Z1
+	VPDPBUSD   (R9)(DI*1), Z9, Z2
+	VPDPBUSD   64(R9)(DI*1), Z10, Z2
+	VPDPBUSD   128(R9)(DI*1), Z6, Z2
+	VPDPBUSD   192(R9)(DI*1), Z8, Z2
+	VPDPBUSD   (R9)(DI*2), Z9, Z3
+	VPDPBUSD   64(R9)(DI*2), Z10, Z3
+	VPDPBUSD   128(R9)(DI*2), Z6, Z3
+	VPDPBUSD   192(R9)(DI*2), Z8, Z3
+	VPDPBUSD   (R9)(R8*1), Z9, Z4
+	VPDPBUSD   64(R9)(R8*1), Z10, Z4
+	VPDPBUSD   128(R9)(R8*1), Z6, Z4
+	VPDPBUSD   192(R9)(R8*1), Z8, Z4
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000100, R9
+	DECQ       R10
+	JNZ        loop
+
+tail:
+	VEXTRACTI64X4 $0x01, Z1, Y5
+	VPADDD        Y5, Y1, Y1
+	VEXTRACTI64X4 $0x01, Z2, Y5
+	VPADDD        Y5, Y2, Y2
+	VEXTRACTI64X4 $0x01, Z3, Y5
+	VPADDD        Y5, Y3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y5
+	VPADDD        Y5, Y4, Y4
+	TESTQ         $0x00000080, DI
+	JZ            sum
+	VMOVDQU64     (DX), Y5
+	VPSRLW        $0x06, Y5, Y6
+	VPANDD        Y0, Y6, Y6
+	VPSRLW        $0x04, Y5, Y7
+	VPANDD        Y0, Y7, Y7
+	VPSRLW        $0x02, Y5, Y8
+	VPANDD        Y0, Y8, Y8
+	VPANDD        Y0, Y5, Y5
+	VPDPBUSD      (R9), Y6, Y1
+	VPDPBUSD      32(R9), Y7, Y1
+	VPDPBUSD      64(R9), Y8, Y1
+	VPDPBUSD      96(R9), Y5, Y1
+	VPDPBUSD      (R9)(DI*1), Y6, Y2
+	VPDPBUSD      32(R9)(DI*1), Y7, Y2
+	VPDPBUSD      64(R9)(DI*1), Y8, Y2
+	VPDPBUSD      96(R9)(DI*1), Y5, Y2
+	VPDPBUSD      (R9)(DI*2), Y6, Y3
+	VPDPBUSD      32(R9)(DI*2), Y7, Y3
+	VPDPBUSD      64(R9)(DI*2), Y8, Y3
+	VPDPBUSD      96(R9)(DI*2), Y5, Y3
+	VPDPBUSD      (R9)(R8*1), Y6, Y4
+	VPDPBUSD      32(R9)(R8*1), Y7, Y4
+	VPDPBUSD      64(R9)(R8*1), Y8, Y4
+	VPDPBUSD      96(R9)(R8*1), Y5, Y4
+	ADDQ          $0x00000020, DX
+
+sum:
+	LEAQ          (CX)(CX*2), R9
+	MOVQ          AX, R10
+	VPUNPCKLDQ    Y2, Y1, Y5
+	VPUNPCKHDQ    Y2, Y1, Y6
+	VPADDD        Y6, Y5, Y1
+	VPUNPCKLDQ    Y4, Y3, Y5
+	VPUNPCKHDQ    Y4, Y3, Y6
+	VPADDD        Y6, Y5, Y3
+	VPUNPCKLQDQ   Y3, Y1, Y5
+	VPUNPCKHQDQ   Y3, Y1, Y6
+	VPADDD        Y6, Y5, Y5
+	VEXTRACTI32X4 $0x01, Y5, X6
+	VPADDD        X6, X5, X6
+	VMOVD         X6, (R10)
+	VPSHUFD       $0x01, X6, X5
+	VMOVD         X5, (R10)(CX*1)
+	VPSHUFD       $0x02, X6, X5
+	VMOVD         X5, (R10)(CX*2)
+	VPSHUFD       $0x03, X6, X5
+	VMOVD         X5, (R10)(R9*1)
+	ADDQ          $0x00000004, AX
+	DECQ          BX
+	JMP           row
+
+done:
+	VZEROUPPER
+	RET
+
+// func matMulI2SAVX512VNNIT5(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·matMulI2SAVX512VNNIT5(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         rows+56(FP), BX
+	MOVQ         q_base+64(FP), SI
+	MOVQ         k+88(FP), DI
+	LEAQ         (DI)(DI*2), R8
+	MOVL         $0x03030303, R9
+	VPBROADCASTD R9, Z0
+
+row:
+	TESTQ  BX, BX
+	JZ     done
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   SI, R9
+	LEAQ   (R9)(DI*4), R10
+	MOVQ   DI, R11
+	SHRQ   $0x08, R11
+	JZ     tail
+
+loop:
+	VMOVDQU64  (DX), Z6
+	VPSRLW     $0x06, Z6, Z7
+	VPANDD     Z0, Z7, Z7
+	VPSRLW     $0x04, Z6, Z8
+	VPANDD     Z0, Z8, Z8
+	VPSRLW     $0x02, Z6, Z9
+	VPANDD     Z0, Z9, Z9
+	VPANDD     Z0, Z6, Z6
+	VSHUFI64X2 $0x44, Z8, Z7, Z10
+	VSHUFI64X2 $0x44, Z6, Z9, Z11
+	VSHUFI64X2 $0xee, Z8, Z7, Z7
+	VSHUFI64X2 $0xee, Z6, Z9, Z9
+	VPDPBUSD   (R9), Z10, Z1
+	VPDPBUSD   64(R9), Z11, Z1
+	VPDPBUSD   128(R9), Z7, Z1
+	VPDPBUSD   192(R9), Z9, Z1
+	VPDPBUSD   (R9)(DI*1), Z10, Z2
+	VPDPBUSD   64(R9)(DI*1), Z11, Z2
+	VPDPBUSD   128(R9)(DI*1), Z7, Z2
+	VPDPBUSD   192(R9)(DI*1), Z9, Z2
+	VPDPBUSD   (R9)(DI*2), Z10, Z3
+	VPDPBUSD   64(R9)(DI*2), Z11, Z3
+	VPDPBUSD   128(R9)(DI*2), Z7, Z3
+	VPDPBUSD   192(R9)(DI*2), Z9, Z3
+	VPDPBUSD   (R9)(R8*1), Z10, Z4
+	VPDPBUSD   64(R9)(R8*1), Z11, Z4
+	VPDPBUSD   128(R9)(R8*1), Z7, Z4
+	VPDPBUSD   192(R9)(R8*1), Z9, Z4
+	VPDPBUSD   (R10), Z10, Z5
+	VPDPBUSD   64(R10), Z11, Z5
+	VPDPBUSD   128(R10), Z7, Z5
+	VPDPBUSD   192(R10), Z9, Z5
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000100, R9
+	ADDQ       $0x00000100, R10
+	DECQ       R11
+	JNZ        loop
+
+tail:
+	VEXTRACTI64X4 $0x01, Z1, Y6
+	VPADDD        Y6, Y1, Y1
+	VEXTRACTI64X4 $0x01, Z2, Y6
+	VPADDD        Y6, Y2, Y2
+	VEXTRACTI64X4 $0x01, Z3, Y6
+	VPADDD        Y6, Y3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y6
+	VPADDD        Y6, Y4, Y4
+	VEXTRACTI64X4 $0x01, Z5, Y6
+	VPADDD        Y6, Y5, Y5
+	TESTQ         $0x00000080, DI
+	JZ            sum
+	VMOVDQU64     (DX), Y6
+	VPSRLW        $0x06, Y6, Y7
+	VPANDD        Y0, Y7, Y7
+	VPSRLW        $0x04, Y6, Y8
+	VPANDD        Y0, Y8, Y8
+	VPSRLW        $0x02, Y6, Y9
+	VPANDD        Y0, Y9, Y9
+	VPANDD        Y0, Y6, Y6
+	VPDPBUSD      (R9), Y7, Y1
+	VPDPBUSD      32(R9), Y8, Y1
+	VPDPBUSD      64(R9), Y9, Y1
+	VPDPBUSD      96(R9), Y6, Y1
+	VPDPBUSD      (R9)(DI*1), Y7, Y2
+	VPDPBUSD      32(R9)(DI*1), Y8, Y2
+	VPDPBUSD      64(R9)(DI*1), Y9, Y2
+	VPDPBUSD      96(R9)(DI*1), Y6, Y2
+	VPDPBUSD      (R9)(DI*2), Y7, Y3
+	VPDPBUSD      32(R9)(DI*2), Y8, Y3
+	VPDPBUSD      64(R9)(DI*2), Y9, Y3
+	VPDPBUSD      96(R9)(DI*2), Y6, Y3
+	VPDPBUSD      (R9)(R8*1), Y7, Y4
+	VPDPBUSD      32(R9)(R8*1), Y8, Y4
+	VPDPBUSD      64(R9)(R8*1), Y9, Y4
+	VPDPBUSD      96(R9)(R8*1), Y6, Y4
+	VPDPBUSD      (R10), Y7, Y5
+	VPDPBUSD      32(R10), Y8, Y5
+	VPDPBUSD      64(R10), Y9, Y5
+	VPDPBUSD      96(R10), Y6, Y5
+	ADDQ          $0x00000020, DX
+
+sum:
+	LEAQ          (CX)(CX*2), R9
+	MOVQ          AX, R10
+	VPUNPCKLDQ    Y2, Y1, Y6
+	VPUNPCKHDQ    Y2, Y1, Y7
+	VPADDD        Y7, Y6, Y1
+	VPUNPCKLDQ    Y4, Y3, Y6
+	VPUNPCKHDQ    Y4, Y3, Y7
+	VPADDD        Y7, Y6, Y3
+	VPUNPCKLQDQ   Y3, Y1, Y6
+	VPUNPCKHQDQ   Y3, Y1, Y7
+	VPADDD        Y7, Y6, Y6
+	VEXTRACTI32X4 $0x01, Y6, X7
+	VPADDD        X7, X6, X7
+	VMOVD         X7, (R10)
+	VPSHUFD       $0x01, X7, X6
+	VMOVD         X6, (R10)(CX*1)
+	VPSHUFD       $0x02, X7, X6
+	VMOVD         X6, (R10)(CX*2)
+	VPSHUFD       $0x03, X7, X6
+	VMOVD         X6, (R10)(R9*1)
+	VEXTRACTI32X4 $0x01, Y5, X6
+	VPADDD        X6, X5, X6
+	VPSHUFD       $0x4e, X6, X7
+	VPADDD        X7, X6, X6
+	VPSHUFD       $0xb1, X6, X7
+	VPADDD        X7, X6, X6
+	LEAQ          (R10)(CX*4), R10
+	VMOVD         X6, (R10)
+	ADDQ          $0x00000004, AX
+	DECQ          BX
+	JMP           row
+
+done:
+	VZEROUPPER
+	RET
+
+// func matMulI2SAVX512VNNIT6(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·matMulI2SAVX512VNNIT6(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         rows+56(FP), BX
+	MOVQ         q_base+64(FP), SI
+	MOVQ         k+88(FP), DI
+	LEAQ         (DI)(DI*2), R8
+	MOVL         $0x03030303, R9
+	VPBROADCASTD R9, Z0
+
+row:
+	TESTQ  BX, BX
+	JZ     done
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ   SI, R9
+	LEAQ   (R9)(DI*4), R10
+	MOVQ   DI, R11
+	SHRQ   $0x08, R11
+	JZ     tail
+
+loop:
+	VMOVDQU64  (DX), Z7
+	VPSRLW     $0x06, Z7, Z8
+	VPANDD     Z0, Z8, Z8
+	VPSRLW     $0x04, Z7, Z9
+	VPANDD     Z0, Z9, Z9
+	VPSRLW     $0x02, Z7, Z10
+	VPANDD     Z0, Z10, Z10
+	VPANDD     Z0, Z7, Z7
+	VSHUFI64X2 $0x44, Z9, Z8, Z11
+	VSHUFI64X2 $0x44, Z7, Z10, Z12
+	VSHUFI64X2 $0xee, Z9, Z8, Z8
+	VSHUFI64X2 $0xee, Z7, Z10, Z10
+	VPDPBUSD   (R9), Z11, Z1
+	VPDPBUSD   64(R9), Z12, Z1
+	VPDPBUSD   128(R9), Z8, Z1
+	VPDPBUSD   192(R9), Z10, Z1
+	VPDPBUSD   (R9)(DI*1), Z11, Z2
+	VPDPBUSD   64(R9)(DI*1), Z12, Z2
+	VPDPBUSD   128(R9)(DI*1), Z8, Z2
+	VPDPBUSD   192(R9)(DI*1), Z10, Z2
+	VPDPBUSD   (R9)(DI*2), Z11, Z3
+	VPDPBUSD   64(R9)(DI*2), Z12, Z3
+	VPDPBUSD   128(R9)(DI*2), Z8, Z3
+	VPDPBUSD   192(R9)(DI*2), Z10, Z3
+	VPDPBUSD   (R9)(R8*1), Z11, Z4
+	VPDPBUSD   64(R9)(R8*1), Z12, Z4
+	VPDPBUSD   128(R9)(R8*1), Z8, Z4
+	VPDPBUSD   192(R9)(R8*1), Z10, Z4
+	VPDPBUSD   (R10), Z11, Z5
+	VPDPBUSD   64(R10), Z12, Z5
+	VPDPBUSD   128(R10), Z8, Z5
+	VPDPBUSD   192(R10), Z10, Z5
+	VPDPBUSD   (R10)(DI*1), Z11, Z6
+	VPDPBUSD   64(R10)(DI*1), Z12, Z6
+	VPDPBUSD   128(R10)(DI*1), Z8, Z6
+	VPDPBUSD   192(R10)(DI*1), Z10, Z6
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000100, R9
+	ADDQ       $0x00000100, R10
+	DECQ       R11
+	JNZ        loop
+
+tail:
+	VEXTRACTI64X4 $0x01, Z1, Y7
+	VPADDD        Y7, Y1, Y1
+	VEXTRACTI64X4 $0x01, Z2, Y7
+	VPADDD        Y7, Y2, Y2
+	VEXTRACTI64X4 $0x01, Z3, Y7
+	VPADDD        Y7, Y3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y7
+	VPADDD        Y7, Y4, Y4
+	VEXTRACTI64X4 $0x01, Z5, Y7
+	VPADDD        Y7, Y5, Y5
+	VEXTRACTI64X4 $0x01, Z6, Y7
+	VPADDD        Y7, Y6, Y6
+	TESTQ         $0x00000080, DI
+	JZ            sum
+	VMOVDQU64     (DX), Y7
+	VPSRLW        $0x06, Y7, Y8
+	VPANDD        Y0, Y8, Y8
+	VPSRLW        $0x04, Y7, Y9
+	VPANDD        Y0, Y9, Y9
+	VPSRLW        $0x02, Y7, Y10
+	VPANDD        Y0, Y10, Y10
+	VPANDD        Y0, Y7, Y7
+	VPDPBUSD      (R9), Y8, Y1
+	VPDPBUSD      32(R9), Y9, Y1
+	VPDPBUSD      64(R9), Y10, Y1
+	VPDPBUSD      96(R9), Y7, Y1
+	VPDPBUSD      (R9)(DI*1), Y8, Y2
+	VPDPBUSD      32(R9)(DI*1), Y9, Y2
+	VPDPBUSD      64(R9)(DI*1), Y10, Y2
+	VPDPBUSD      96(R9)(DI*1), Y7, Y2
+	VPDPBUSD      (R9)(DI*2), Y8, Y3
+	VPDPBUSD      32(R9)(DI*2), Y9, Y3
+	VPDPBUSD      64(R9)(DI*2), Y10, Y3
+	VPDPBUSD      96(R9)(DI*2), Y7, Y3
+	VPDPBUSD      (R9)(R8*1), Y8, Y4
+	VPDPBUSD      32(R9)(R8*1), Y9, Y4
+	VPDPBUSD      64(R9)(R8*1), Y10, Y4
+	VPDPBUSD      96(R9)(R8*1), Y7, Y4
+	VPDPBUSD      (R10), Y8, Y5
+	VPDPBUSD      32(R10), Y9, Y5
+	VPDPBUSD      64(R10), Y10, Y5
+	VPDPBUSD      96(R10), Y7, Y5
+	VPDPBUSD      (R10)(DI*1), Y8, Y6
+	VPDPBUSD      32(R10)(DI*1), Y9, Y6
+	VPDPBUSD      64(R10)(DI*1), Y10, Y6
+	VPDPBUSD      96(R10)(DI*1), Y7, Y6
+	ADDQ          $0x00000020, DX
+
+sum:
+	LEAQ          (CX)(CX*2), R9
+	MOVQ          AX, R10
+	VPUNPCKLDQ    Y2, Y1, Y7
+	VPUNPCKHDQ    Y2, Y1, Y8
+	VPADDD        Y8, Y7, Y1
+	VPUNPCKLDQ    Y4, Y3, Y7
+	VPUNPCKHDQ    Y4, Y3, Y8
+	VPADDD        Y8, Y7, Y3
+	VPUNPCKLQDQ   Y3, Y1, Y7
+	VPUNPCKHQDQ   Y3, Y1, Y8
+	VPADDD        Y8, Y7, Y7
+	VEXTRACTI32X4 $0x01, Y7, X8
+	VPADDD        X8, X7, X8
+	VMOVD         X8, (R10)
+	VPSHUFD       $0x01, X8, X7
+	VMOVD         X7, (R10)(CX*1)
+	VPSHUFD       $0x02, X8, X7
+	VMOVD         X7, (R10)(CX*2)
+	VPSHUFD       $0x03, X8, X7
+	VMOVD         X7, (R10)(R9*1)
+	VEXTRACTI32X4 $0x01, Y5, X7
+	VPADDD        X7, X5, X7
+	VPSHUFD       $0x4e, X7, X8
+	VPADDD        X8, X7, X7
+	VPSHUFD       $0xb1, X7, X8
+	VPADDD        X8, X7, X7
+	LEAQ          (R10)(CX*4), R10
+	VMOVD         X7, (R10)
+	VEXTRACTI32X4 $0x01, Y6, X7
+	VPADDD        X7, X6, X7
+	VPSHUFD       $0x4e, X7, X8
+	VPADDD        X8, X7, X7
+	VPSHUFD       $0xb1, X7, X8
+	VPADDD        X8, X7, X7
+	VMOVD         X7, (R10)(CX*1)
+	ADDQ          $0x00000004, AX
+	DECQ          BX
+	JMP           row
+
+done:
+	VZEROUPPER
+	RET
+
+// func matMulI2SAVX512VNNIT7(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·matMulI2SAVX512VNNIT7(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         rows+56(FP), BX
+	MOVQ         q_base+64(FP), SI
+	MOVQ         k+88(FP), DI
+	LEAQ         (DI)(DI*2), R8
+	MOVL         $0x03030303, R9
+	VPBROADCASTD R9, Z0
+
+row:
+	TESTQ  BX, BX
+	JZ     done
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   SI, R9
+	LEAQ   (R9)(DI*4), R10
+	MOVQ   DI, R11
+	SHRQ   $0x08, R11
+	JZ     tail
+
+loop:
+	VMOVDQU64  (DX), Z8
+	VPSRLW     $0x06, Z8, Z9
+	VPANDD     Z0, Z9, Z9
+	VPSRLW     $0x04, Z8, Z10
+	VPANDD     Z0, Z10, Z10
+	VPSRLW     $0x02, Z8, Z11
+	VPANDD     Z0, Z11, Z11
+	VPANDD     Z0, Z8, Z8
+	VSHUFI64X2 $0x44, Z10, Z9, Z12
+	VSHUFI64X2 $0x44, Z8, Z11, Z13
+	VSHUFI64X2 $0xee, Z10, Z9, Z9
+	VSHUFI64X2 $0xee, Z8, Z11, Z11
+	VPDPBUSD   (R9), Z12, Z1
+	VPDPBUSD   64(R9), Z13, Z1
+	VPDPBUSD   128(R9), Z9, Z1
+	VPDPBUSD   192(R9), Z11, Z1
+	VPDPBUSD   (R9)(DI*1), Z12, Z2
+	VPDPBUSD   64(R9)(DI*1), Z13, Z2
+	VPDPBUSD   128(R9)(DI*1), Z9, Z2
+	VPDPBUSD   192(R9)(DI*1), Z11, Z2
+	VPDPBUSD   (R9)(DI*2), Z12, Z3
+	VPDPBUSD   64(R9)(DI*2), Z13, Z3
+	VPDPBUSD   128(R9)(DI*2), Z9, Z3
+	VPDPBUSD   192(R9)(DI*2), Z11, Z3
+	VPDPBUSD   (R9)(R8*1), Z12, Z4
+	VPDPBUSD   64(R9)(R8*1), Z13, Z4
+	VPDPBUSD   128(R9)(R8*1), Z9, Z4
+	VPDPBUSD   192(R9)(R8*1), Z11, Z4
+	VPDPBUSD   (R10), Z12, Z5
+	VPDPBUSD   64(R10), Z13, Z5
+	VPDPBUSD   128(R10), Z9, Z5
+	VPDPBUSD   192(R10), Z11, Z5
+	VPDPBUSD   (R10)(DI*1), Z12, Z6
+	VPDPBUSD   64(R10)(DI*1), Z13, Z6
+	VPDPBUSD   128(R10)(DI*1), Z9, Z6
+	VPDPBUSD   192(R10)(DI*1), Z11, Z6
+	VPDPBUSD   (R10)(DI*2), Z12, Z7
+	VPDPBUSD   64(R10)(DI*2), Z13, Z7
+	VPDPBUSD   128(R10)(DI*2), Z9, Z7
+	VPDPBUSD   192(R10)(DI*2), Z11, Z7
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000100, R9
+	ADDQ       $0x00000100, R10
+	DECQ       R11
+	JNZ        loop
+
+tail:
+	VEXTRACTI64X4 $0x01, Z1, Y8
+	VPADDD        Y8, Y1, Y1
+	VEXTRACTI64X4 $0x01, Z2, Y8
+	VPADDD        Y8, Y2, Y2
+	VEXTRACTI64X4 $0x01, Z3, Y8
+	VPADDD        Y8, Y3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y8
+	VPADDD        Y8, Y4, Y4
+	VEXTRACTI64X4 $0x01, Z5, Y8
+	VPADDD        Y8, Y5, Y5
+	VEXTRACTI64X4 $0x01, Z6, Y8
+	VPADDD        Y8, Y6, Y6
+	VEXTRACTI64X4 $0x01, Z7, Y8
+	VPADDD        Y8, Y7, Y7
+	TESTQ         $0x00000080, DI
+	JZ            sum
+	VMOVDQU64     (DX), Y8
+	VPSRLW        $0x06, Y8, Y9
+	VPANDD        Y0, Y9, Y9
+	VPSRLW        $0x04, Y8, Y10
+	VPANDD        Y0, Y10, Y10
+	VPSRLW        $0x02, Y8, Y11
+	VPANDD        Y0, Y11, Y11
+	VPANDD        Y0, Y8, Y8
+	VPDPBUSD      (R9), Y9, Y1
+	VPDPBUSD      32(R9), Y10, Y1
+	VPDPBUSD      64(R9), Y11, Y1
+	VPDPBUSD      96(R9), Y8, Y1
+	VPDPBUSD      (R9)(DI*1), Y9, Y2
+	VPDPBUSD      32(R9)(DI*1), Y10, Y2
+	VPDPBUSD      64(R9)(DI*1), Y11, Y2
+	VPDPBUSD      96(R9)(DI*1), Y8, Y2
+	VPDPBUSD      (R9)(DI*2), Y9, Y3
+	VPDPBUSD      32(R9)(DI*2), Y10, Y3
+	VPDPBUSD      64(R9)(DI*2), Y11, Y3
+	VPDPBUSD      96(R9)(DI*2), Y8, Y3
+	VPDPBUSD      (R9)(R8*1), Y9, Y4
+	VPDPBUSD      32(R9)(R8*1), Y10, Y4
+	VPDPBUSD      64(R9)(R8*1), Y11, Y4
+	VPDPBUSD      96(R9)(R8*1), Y8, Y4
+	VPDPBUSD      (R10), Y9, Y5
+	VPDPBUSD      32(R10), Y10, Y5
+	VPDPBUSD      64(R10), Y11, Y5
+	VPDPBUSD      96(R10), Y8, Y5
+	VPDPBUSD      (R10)(DI*1), Y9, Y6
+	VPDPBUSD      32(R10)(DI*1), Y10, Y6
+	VPDPBUSD      64(R10)(DI*1), Y11, Y6
+	VPDPBUSD      96(R10)(DI*1), Y8, Y6
+	VPDPBUSD      (R10)(DI*2), Y9, Y7
+	VPDPBUSD      32(R10)(DI*2), Y10, Y7
+	VPDPBUSD      64(R10)(DI*2), Y11, Y7
+	VPDPBUSD      96(R10)(DI*2), Y8, Y7
+	ADDQ          $0x00000020, DX
+
+sum:
+	LEAQ          (CX)(CX*2), R9
+	MOVQ          AX, R10
+	VPUNPCKLDQ    Y2, Y1, Y8
+	VPUNPCKHDQ    Y2, Y1, Y9
+	VPADDD        Y9, Y8, Y1
+	VPUNPCKLDQ    Y4, Y3, Y8
+	VPUNPCKHDQ    Y4, Y3, Y9
+	VPADDD        Y9, Y8, Y3
+	VPUNPCKLQDQ   Y3, Y1, Y8
+	VPUNPCKHQDQ   Y3, Y1, Y9
+	VPADDD        Y9, Y8, Y8
+	VEXTRACTI32X4 $0x01, Y8, X9
+	VPADDD        X9, X8, X9
+	VMOVD         X9, (R10)
+	VPSHUFD       $0x01, X9, X8
+	VMOVD         X8, (R10)(CX*1)
+	VPSHUFD       $0x02, X9, X8
+	VMOVD         X8, (R10)(CX*2)
+	VPSHUFD       $0x03, X9, X8
+	VMOVD         X8, (R10)(R9*1)
+	VEXTRACTI32X4 $0x01, Y5, X8
+	VPADDD        X8, X5, X8
+	VPSHUFD       $0x4e, X8, X9
+	VPADDD        X9, X8, X8
+	VPSHUFD       $0xb1, X8, X9
+	VPADDD        X9, X8, X8
+	LEAQ          (R10)(CX*4), R10
+	VMOVD         X8, (R10)
+	VEXTRACTI32X4 $0x01, Y6, X8
+	VPADDD        X8, X6, X8
+	VPSHUFD       $0x4e, X8, X9
+	VPADDD        X9, X8, X8
+	VPSHUFD       $0xb1, X8, X9
+	VPADDD        X9, X8, X8
+	VMOVD         X8, (R10)(CX*1)
+	VEXTRACTI32X4 $0x01, Y7, X8
+	VPADDD        X8, X7, X8
+	VPSHUFD       $0x4e, X8, X9
+	VPADDD        X9, X8, X8
+	VPSHUFD       $0xb1, X8, X9
+	VPADDD        X9, X8, X8
+	VMOVD         X8, (R10)(CX*2)
+	ADDQ          $0x00000004, AX
+	DECQ          BX
+	JMP           row
+
+done:
+	VZEROUPPER
+	RET
+
+// func matMulI2SAVX512VNNIT8(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
+TEXT ·matMulI2SAVX512VNNIT8(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         w_base+32(FP), DX
+	MOVQ         rows+56(FP), BX
+	MOVQ         q_base+64(FP), SI
+	MOVQ         k+88(FP), DI
+	LEAQ         (DI)(DI*2), R8
+	MOVL         $0x03030303, R9
+	VPBROADCASTD R9, Z0
+
+row:
+	TESTQ  BX, BX
+	JZ     done
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	MOVQ   SI, R9
+	LEAQ   (R9)(DI*4), R10
+	MOVQ   DI, R11
+	SHRQ   $0x08, R11
+	JZ     tail
+
+loop:
+	VMOVDQU64  (DX), Z9
+	VPSRLW     $0x06, Z9, Z10
+	VPANDD     Z0, Z10, Z10
+	VPSRLW     $0x04, Z9, Z11
+	VPANDD     Z0, Z11, Z11
+	VPSRLW     $0x02, Z9, Z12
+	VPANDD     Z0, Z12, Z12
+	VPANDD     Z0, Z9, Z9
+	VSHUFI64X2 $0x44, Z11, Z10, Z13
+	VSHUFI64X2 $0x44, Z9, Z12, Z14
+	VSHUFI64X2 $0xee, Z11, Z10, Z10
+	VSHUFI64X2 $0xee, Z9, Z12, Z12
+	VPDPBUSD   (R9), Z13, Z1
+	VPDPBUSD   64(R9), Z14, Z1
+	VPDPBUSD   128(R9), Z10, Z1
+	VPDPBUSD   192(R9), Z12, Z1
+	VPDPBUSD   (R9)(DI*1), Z13, Z2
+	VPDPBUSD   64(R9)(DI*1), Z14, Z2
+	VPDPBUSD   128(R9)(DI*1), Z10, Z2
+	VPDPBUSD   192(R9)(DI*1), Z12, Z2
+	VPDPBUSD   (R9)(DI*2), Z13, Z3
+	VPDPBUSD   64(R9)(DI*2), Z14, Z3
+	VPDPBUSD   128(R9)(DI*2), Z10, Z3
+	VPDPBUSD   192(R9)(DI*2), Z12, Z3
+	VPDPBUSD   (R9)(R8*1), Z13, Z4
+	VPDPBUSD   64(R9)(R8*1), Z14, Z4
+	VPDPBUSD   128(R9)(R8*1), Z10, Z4
+	VPDPBUSD   192(R9)(R8*1), Z12, Z4
+	VPDPBUSD   (R10), Z13, Z5
+	VPDPBUSD   64(R10), Z14, Z5
+	VPDPBUSD   128(R10), Z10, Z5
+	VPDPBUSD   192(R10), Z12, Z5
+	VPDPBUSD   (R10)(DI*1), Z13, Z6
+	VPDPBUSD   64(R10)(DI*1), Z14, Z6
+	VPDPBUSD   128(R10)(DI*1), Z10, Z6
+	VPDPBUSD   192(R10)(DI*1), Z12, Z6
+	VPDPBUSD   (R10)(DI*2), Z13, Z7
+	VPDPBUSD   64(R10)(DI*2), Z14, Z7
+	VPDPBUSD   128(R10)(DI*2), Z10, Z7
+	VPDPBUSD   192(R10)(DI*2), Z12, Z7
+	VPDPBUSD   (R10)(R8*1), Z13, Z8
+	VPDPBUSD   64(R10)(R8*1), Z14, Z8
+	VPDPBUSD   128(R10)(R8*1), Z10, Z8
+	VPDPBUSD   192(R10)(R8*1), Z12, Z8
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000100, R9
+	ADDQ       $0x00000100, R10
+	DECQ       R11
+	JNZ        loop
+
+tail:
+	VEXTRACTI64X4 $0x01, Z1, Y9
+	VPADDD        Y9, Y1, Y1
+	VEXTRACTI64X4 $0x01, Z2, Y9
+	VPADDD        Y9, Y2, Y2
+	VEXTRACTI64X4 $0x01, Z3, Y9
+	VPADDD        Y9, Y3, Y3
+	VEXTRACTI64X4 $0x01, Z4, Y9
+	VPADDD        Y9, Y4, Y4
+	VEXTRACTI64X4 $0x01, Z5, Y9
+	VPADDD        Y9, Y5, Y5
+	VEXTRACTI64X4 $0x01, Z6, Y9
+	VPADDD        Y9, Y6, Y6
+	VEXTRACTI64X4 $0x01, Z7, Y9
+	VPADDD        Y9, Y7, Y7
+	VEXTRACTI64X4 $0x01, Z8, Y9
+	VPADDD        Y9, Y8, Y8
+	TESTQ         $0x00000080, DI
+	JZ            sum
+	VMOVDQU64     (DX), Y9
+	VPSRLW        $0x06, Y9, Y10
+	VPANDD        Y0, Y10, Y10
+	VPSRLW        $0x04, Y9, Y11
+	VPANDD        Y0, Y11, Y11
+	VPSRLW        $0x02, Y9, Y12
+	VPANDD        Y0, Y12, Y12
+	VPANDD        Y0, Y9, Y9
+	VPDPBUSD      (R9), Y10, Y1
+	VPDPBUSD      32(R9), Y11, Y1
+	VPDPBUSD      64(R9), Y12, Y1
+	VPDPBUSD      96(R9), Y9, Y1
+	VPDPBUSD      (R9)(DI*1), Y10, Y2
+	VPDPBUSD      32(R9)(DI*1), Y11, Y2
+	VPDPBUSD      64(R9)(DI*1), Y12, Y2
+	VPDPBUSD      96(R9)(DI*1), Y9, Y2
+	VPDPBUSD      (R9)(DI*2), Y10, Y3
+	VPDPBUSD      32(R9)(DI*2), Y11, Y3
+	VPDPBUSD      64(R9)(DI*2), Y12, Y3
+	VPDPBUSD      96(R9)(DI*2), Y9, Y3
+	VPDPBUSD      (R9)(R8*1), Y10, Y4
+	VPDPBUSD      32(R9)(R8*1), Y11, Y4
+	VPDPBUSD      64(R9)(R8*1), Y12, Y4
+	VPDPBUSD      96(R9)(R8*1), Y9, Y4
+	VPDPBUSD      (R10), Y10, Y5
+	VPDPBUSD      32(R10), Y11, Y5
+	VPDPBUSD      64(R10), Y12, Y5
+	VPDPBUSD      96(R10), Y9, Y5
+	VPDPBUSD      (R10)(DI*1), Y10, Y6
+	VPDPBUSD      32(R10)(DI*1), Y11, Y6
+	VPDPBUSD      64(R10)(DI*1), Y12, Y6
+	VPDPBUSD      96(R10)(DI*1), Y9, Y6
+	VPDPBUSD      (R10)(DI*2), Y10, Y7
+	VPDPBUSD      32(R10)(DI*2), Y11, Y7
+	VPDPBUSD      64(R10)(DI*2), Y12, Y7
+	VPDPBUSD      96(R10)(DI*2), Y9, Y7
+	VPDPBUSD      (R10)(R8*1), Y10, Y8
+	VPDPBUSD      32(R10)(R8*1), Y11, Y8
+	VPDPBUSD      64(R10)(R8*1), Y12, Y8
+	VPDPBUSD      96(R10)(R8*1), Y9, Y8
+	ADDQ          $0x00000020, DX
+
+sum:
+	LEAQ          (CX)(CX*2), R9
+	MOVQ          AX, R10
+	VPUNPCKLDQ    Y2, Y1, Y9
+	VPUNPCKHDQ    Y2, Y1, Y10
+	VPADDD        Y10, Y9, Y1
+	VPUNPCKLDQ    Y4, Y3, Y9
+	VPUNPCKHDQ    Y4, Y3, Y10
+	VPADDD        Y10, Y9, Y3
+	VPUNPCKLQDQ   Y3, Y1, Y9
+	VPUNPCKHQDQ   Y3, Y1, Y10
+	VPADDD        Y10, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X10
+	VPADDD        X10, X9, X10
+	VMOVD         X10, (R10)
+	VPSHUFD       $0x01, X10, X9
+	VMOVD         X9, (R10)(CX*1)
+	VPSHUFD       $0x02, X10, X9
+	VMOVD         X9, (R10)(CX*2)
+	VPSHUFD       $0x03, X10, X9
+	VMOVD         X9, (R10)(R9*1)
+	VPUNPCKLDQ    Y6, Y5, Y9
+	VPUNPCKHDQ    Y6, Y5, Y10
+	VPADDD        Y10, Y9, Y5
+	VPUNPCKLDQ    Y8, Y7, Y9
+	VPUNPCKHDQ    Y8, Y7, Y10
+	VPADDD        Y10, Y9, Y7
+	VPUNPCKLQDQ   Y7, Y5, Y9
+	VPUNPCKHQDQ   Y7, Y5, Y10
+	VPADDD        Y10, Y9, Y9
+	VEXTRACTI32X4 $0x01, Y9, X10
+	VPADDD        X10, X9, X10
+	LEAQ          (R10)(CX*4), R10
+	VMOVD         X10, (R10)
+	VPSHUFD       $0x01, X10, X9
+	VMOVD         X9, (R10)(CX*1)
+	VPSHUFD       $0x02, X10, X9
+	VMOVD         X9, (R10)(CX*2)
+	VPSHUFD       $0x03, X10, X9
+	VMOVD         X9, (R10)(R9*1)
+	ADDQ          $0x00000004, AX
+	DECQ          BX
+	JMP           row
+
+done:
+	VZEROUPPER
+	RET
