@@ -169,8 +169,21 @@ func tq1Block(dst, src []byte) {
 func writeF16(w io.Writer, name string, t FloatTensor) error {
 	n := t.Rows * t.Cols
 	if t.Type == gguf.F16 {
-		return writeChunks(w, t.Data[:2*n])
+		for data := t.Data[:2*n]; len(data) > 0; {
+			c := min(len(data), 1<<22)
+			if err := writeChunks(w, data[:c]); err != nil {
+				return err
+			}
+			release(data[:c])
+			data = data[c:]
+		}
+		return nil
 	}
+	size := 2
+	if t.Type == gguf.F32 {
+		size = 4
+	}
+	released := 0 // input bytes given back so far
 	const chunk = 1 << 15
 	buf := make([]byte, 2*chunk)
 	le := binary.LittleEndian
@@ -196,6 +209,10 @@ func writeF16(w io.Writer, name string, t FloatTensor) error {
 		}
 		if _, err := w.Write(buf[:2*c]); err != nil {
 			return err
+		}
+		if done := (i + c) * size; done-released >= 1<<22 || i+c == n {
+			release(t.Data[released:done])
+			released = done
 		}
 	}
 	return nil

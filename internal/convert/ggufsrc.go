@@ -252,6 +252,12 @@ func (g *ggufSource) ternary(name string, rows, cols int) (*ternary.Matrix, erro
 	return m, nil
 }
 
+func (g *ggufSource) release(name string) {
+	if t, ok := g.f.Tensor(name); ok {
+		release(g.f.TensorData(t))
+	}
+}
+
 func (g *ggufSource) scale(name string) (float32, bool) {
 	t, ok := g.f.Tensor(name)
 	if !ok {

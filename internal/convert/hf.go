@@ -325,6 +325,13 @@ func (h *hfSource) ternary(name string, rows, cols int) (*ternary.Matrix, error)
 	return m, nil
 }
 
+func (h *hfSource) release(name string) {
+	hn := hfName(name)
+	if t, err := h.ck.Lookup(hn); err == nil {
+		release(t.Data)
+	}
+}
+
 func (h *hfSource) scale(name string) (float32, bool) {
 	// Packed weights have a weight_scale tensor; master weights must be
 	// decoded to know γ.

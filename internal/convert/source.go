@@ -62,6 +62,9 @@ type backend interface {
 	// known without decoding the weights, and whether it can.
 	scale(name string) (float32, bool)
 	vocab() (*vocab, error)
+	// release gives the memory of a tensor's input pages back (see
+	// release); the data stays readable.
+	release(name string)
 	close() error
 }
 

@@ -292,6 +292,7 @@ func newWriter(src *Source, opts Options) (*gguf.Writer, int64, error) {
 				if err != nil {
 					return err
 				}
+				src.b.release(t.Name)
 				return writeChunks(out, b)
 			}
 			w.AddTensorFunc(t.Name, typ, []uint64{uint64(t.Cols), uint64(t.Rows)}, size, data)
