@@ -25,9 +25,9 @@ func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) 
 // (lane j mod 8, in column order) that are then added pairwise, the order
 // the SIMD tiers use. Each product is rounded to float32 before it is
 // added: the explicit conversion forbids the compiler to fuse the multiply
-// and add (the Go spec allows fusion otherwise, and GOAMD64=v3 or arm64
-// would do it), and the assembly uses VMULPS then VADDPS to match. So every
-// tier, architecture and build gives the same bits.
+// and add (the Go spec allows fusion otherwise, and the arm64 compiler
+// does fuse this loop into FMADDS), and the assembly uses VMULPS then VADDPS
+// to match. So every tier, architecture and build gives the same bits.
 func dotF16Generic(w []uint16, x []float32) float32 {
 	var acc [8]float32
 	n := len(x) &^ 7
