@@ -3,6 +3,9 @@ package bitnet
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,4 +213,264 @@ func TestConvertRefusesOwnInput(t *testing.T) {
 	after, err := os.ReadFile(p)
 	require.NoError(t, err)
 	require.Equal(t, raw, after)
+}
+
+// ---- bad input ----------------------------------------------------------------
+
+// copyHF copies a checkpoint of testdata/hf into a temporary directory.
+func copyHF(t testing.TB, name string) string {
+	dir := t.TempDir()
+	src := filepath.Join("testdata", "hf", name)
+	entries, err := os.ReadDir(src)
+	require.NoError(t, err)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644))
+	}
+	return dir
+}
+
+// splitSafetensors returns the JSON header and the data section of a file.
+func splitSafetensors(t testing.TB, data []byte) (header, rest []byte) {
+	n := binary.LittleEndian.Uint64(data)
+	require.Less(t, n, uint64(len(data)))
+	return data[8 : 8+n], data[8+n:]
+}
+
+func joinSafetensors(header, rest []byte) []byte {
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
+	return append(append(out, header...), rest...)
+}
+
+// editHeader rewrites the header of dir's model.safetensors.
+func editHeader(t testing.TB, dir string, edit func(h map[string]map[string]any)) {
+	p := filepath.Join(dir, "model.safetensors")
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	header, rest := splitSafetensors(t, data)
+	var h map[string]map[string]any
+	require.NoError(t, json.Unmarshal(header, &h))
+	edit(h)
+	header, err = json.Marshal(h)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, joinSafetensors(header, rest), 0o644))
+}
+
+// editJSON rewrites a JSON file of dir.
+func editJSON(t testing.TB, dir, name string, edit func(m map[string]any)) {
+	p := filepath.Join(dir, name)
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(data, &m))
+	edit(m)
+	data, err = json.Marshal(m)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, data, 0o644))
+}
+
+func TestHFBadInput(t *testing.T) {
+	const q = "model.layers.0.self_attn.q_proj.weight"
+	for _, c := range []struct {
+		name   string
+		base   string // checkpoint to start from; default tiny-hf-packed
+		edit   func(t *testing.T, dir string)
+		kind   error  // ErrInvalidModel or ErrUnsupported
+		msg    string // part of the message
+		noConv bool   // the converter does not read what is broken
+	}{
+		{name: "header length past the file", kind: ErrInvalidModel, msg: "runs past the end of the file",
+			edit: func(t *testing.T, dir string) {
+				p := filepath.Join(dir, "model.safetensors")
+				data, _ := os.ReadFile(p)
+				binary.LittleEndian.PutUint64(data, uint64(len(data)))
+				require.NoError(t, os.WriteFile(p, data, 0o644))
+			}},
+		{name: "truncated file", kind: ErrInvalidModel, msg: "past the data section",
+			edit: func(t *testing.T, dir string) {
+				p := filepath.Join(dir, "model.safetensors")
+				data, _ := os.ReadFile(p)
+				require.NoError(t, os.WriteFile(p, data[:len(data)/2], 0o644))
+			}},
+		{name: "overlapping offsets", kind: ErrInvalidModel, msg: "overlap",
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) {
+					begin := h[q]["data_offsets"].([]any)[0].(float64)
+					h["model.layers.0.self_attn.k_proj.weight"]["data_offsets"] = []float64{begin, begin + 32*256}
+				})
+			}},
+		{name: "offsets out of range", kind: ErrInvalidModel, msg: "past the data section",
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) {
+					h["model.norm.weight"]["data_offsets"] = []float64{1 << 30, 1<<30 + 512}
+				})
+			}},
+		{name: "unknown dtype", kind: ErrUnsupported, msg: `dtype "Q9"`,
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) { h["model.norm.weight"]["dtype"] = "Q9" })
+			}},
+		{name: "dtype not usable", kind: ErrUnsupported, msg: "dtype I16",
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) {
+					h[q]["dtype"] = "I16"
+					h[q]["shape"] = []int{64, 128}
+				})
+			}},
+		{name: "shape disagrees with config.json", kind: ErrInvalidModel, msg: "model.layers.0.mlp.gate_proj.weight has U8 [128 256]; config.json wants packed U8 [256 256]",
+			edit: func(t *testing.T, dir string) {
+				editJSON(t, dir, "config.json", func(m map[string]any) { m["intermediate_size"] = 1024 })
+			}},
+		{name: "tensor shape", kind: ErrInvalidModel, msg: q + " has U8 [128 128]",
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) { h[q]["shape"] = []int{128, 128} })
+			}},
+		{name: "norm shape", base: "tiny-hf-bf16", kind: ErrInvalidModel, msg: "model.layers.1.mlp.ffn_sub_norm.weight has BF16 [2 256]; config.json wants a float vector [512]",
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) {
+					h["model.layers.1.mlp.ffn_sub_norm.weight"]["shape"] = []int{2, 256}
+				})
+			}},
+		{name: "missing tensor", kind: ErrInvalidModel, msg: "tensor model.layers.2.mlp.up_proj.weight is missing",
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) { delete(h, "model.layers.2.mlp.up_proj.weight") })
+			}},
+		{name: "missing weight_scale", kind: ErrInvalidModel, msg: "tensor model.layers.1.self_attn.o_proj.weight_scale is missing",
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) {
+					delete(h, "model.layers.1.self_attn.o_proj.weight_scale")
+				})
+			}},
+		{name: "missing embedding", base: "tiny-hf-bf16", kind: ErrInvalidModel, msg: "tensor model.embed_tokens.weight is missing",
+			edit: func(t *testing.T, dir string) {
+				editHeader(t, dir, func(h map[string]map[string]any) { delete(h, "model.embed_tokens.weight") })
+			}},
+		{name: "missing shard", kind: ErrInvalidModel, msg: "model-00002-of-00002.safetensors",
+			edit: func(t *testing.T, dir string) {
+				data, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+				header, _ := splitSafetensors(t, data)
+				var h map[string]any
+				require.NoError(t, json.Unmarshal(header, &h))
+				wm := map[string]string{}
+				for name := range h {
+					if name != "__metadata__" {
+						wm[name] = "model.safetensors"
+					}
+				}
+				wm["model.norm.weight"] = "model-00002-of-00002.safetensors"
+				idx, _ := json.Marshal(map[string]any{"metadata": map[string]any{}, "weight_map": wm})
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), idx, 0o644))
+			}},
+		{name: "no weights", kind: ErrInvalidModel, msg: "neither model.safetensors nor",
+			edit: func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "model.safetensors"))) }},
+		{name: "config without fields", kind: ErrInvalidModel, msg: "hidden_size is missing",
+			edit: func(t *testing.T, dir string) {
+				editJSON(t, dir, "config.json", func(m map[string]any) {
+					delete(m, "hidden_size")
+					delete(m, "num_hidden_layers")
+				})
+			}},
+		{name: "no config.json", kind: ErrInvalidModel, msg: "config.json is missing",
+			edit: func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "config.json"))) }},
+		{name: "config not JSON", kind: ErrInvalidModel, msg: "config.json",
+			edit: func(t *testing.T, dir string) {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte("{"), 0o644))
+			}},
+		{name: "use_rms_norm", kind: ErrUnsupported, msg: "use_rms_norm",
+			edit: func(t *testing.T, dir string) {
+				editJSON(t, dir, "config.json", func(m map[string]any) {
+					m["quantization_config"].(map[string]any)["use_rms_norm"] = true
+				})
+			}},
+		{name: "hidden_act", kind: ErrUnsupported, msg: `hidden_act "gelu"`,
+			edit: func(t *testing.T, dir string) {
+				editJSON(t, dir, "config.json", func(m map[string]any) { m["hidden_act"] = "gelu" })
+			}},
+		{name: "code 3 in packed weights", kind: ErrInvalidModel, msg: "code 3",
+			edit: func(t *testing.T, dir string) {
+				p := filepath.Join(dir, "model.safetensors")
+				data, _ := os.ReadFile(p)
+				header, rest := splitSafetensors(t, data)
+				var h map[string]map[string]any
+				require.NoError(t, json.Unmarshal(header, &h))
+				rest[int(h["model.layers.2.mlp.down_proj.weight"]["data_offsets"].([]any)[0].(float64))+100] = 0xff
+				require.NoError(t, os.WriteFile(p, joinSafetensors(header, rest), 0o644))
+			}},
+		{name: "zero weight_scale", kind: ErrInvalidModel, msg: "want a positive number",
+			edit: func(t *testing.T, dir string) {
+				p := filepath.Join(dir, "model.safetensors")
+				data, _ := os.ReadFile(p)
+				header, rest := splitSafetensors(t, data)
+				var h map[string]map[string]any
+				require.NoError(t, json.Unmarshal(header, &h))
+				off := int(h["model.layers.0.self_attn.v_proj.weight_scale"]["data_offsets"].([]any)[0].(float64))
+				rest[off], rest[off+1] = 0, 0
+				require.NoError(t, os.WriteFile(p, joinSafetensors(header, rest), 0o644))
+			}},
+		{name: "no tokenizer.json", kind: ErrInvalidModel, msg: "tokenizer.json is missing",
+			edit: func(t *testing.T, dir string) { require.NoError(t, os.Remove(filepath.Join(dir, "tokenizer.json"))) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := c.base
+			if base == "" {
+				base = "tiny-hf-packed"
+			}
+			dir := copyHF(t, base)
+			c.edit(t, dir)
+
+			_, err := Load(dir)
+			require.Error(t, err)
+			require.ErrorIs(t, err, c.kind)
+			require.ErrorContains(t, err, c.msg)
+			require.True(t, strings.HasPrefix(err.Error(), "bitnet: "), err.Error())
+			t.Log(err)
+
+			out := filepath.Join(t.TempDir(), "out.gguf")
+			err = convert.Convert(dir, out, convert.Options{Type: convert.TQ1})
+			require.Error(t, err)
+			convKind := convert.ErrInvalid
+			if c.kind == ErrUnsupported {
+				convKind = convert.ErrUnsupported
+			}
+			require.ErrorIs(t, err, convKind)
+			require.ErrorContains(t, err, c.msg)
+			require.NoFileExists(t, out)
+			entries, _ := os.ReadDir(filepath.Dir(out))
+			require.Empty(t, entries, "no temporary file is left behind")
+		})
+	}
+}
+
+// FuzzHFHeader loads a checkpoint whose safetensors header is the fuzzed
+// bytes (the data section of tiny-hf-packed follows it): whatever the
+// header says, Load and the converter return a model or an error wrapping
+// ErrInvalidModel or ErrUnsupported, and never panic.
+func FuzzHFHeader(f *testing.F) {
+	dir := copyHF(f, "tiny-hf-packed")
+	p := filepath.Join(dir, "model.safetensors")
+	data, err := os.ReadFile(p)
+	require.NoError(f, err)
+	header, rest := splitSafetensors(f, data)
+	f.Add(header)
+	f.Add([]byte(`{"model.norm.weight":{"dtype":"BF16","shape":[256],"data_offsets":[0,512]}}`))
+	f.Add([]byte(`{"model.layers.0.self_attn.q_proj.weight":{"dtype":"U8","shape":[64,256],"data_offsets":[0,16384]},` +
+		`"model.layers.0.self_attn.q_proj.weight_scale":{"dtype":"F32","shape":[],"data_offsets":[16384,16388]}}`))
+	f.Add([]byte(`{"__metadata__":{"format":"pt"},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{}}`))
+	out := filepath.Join(f.TempDir(), "out.gguf")
+	f.Fuzz(func(t *testing.T, header []byte) {
+		require.NoError(t, os.WriteFile(p, joinSafetensors(header, rest), 0o644))
+		m, err := Load(dir, WithThreads(1))
+		if err == nil {
+			s, err := m.NewSession()
+			require.NoError(t, err)
+			require.NoError(t, s.Eval(context.Background(), []int{509, 1, 2}))
+			m.Close()
+		} else if !errors.Is(err, ErrInvalidModel) && !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("error wraps neither ErrInvalidModel nor ErrUnsupported: %v", err)
+		}
+		err = convert.Convert(dir, out, convert.Options{Type: convert.TQ2})
+		if err != nil && !errors.Is(err, convert.ErrInvalid) && !errors.Is(err, convert.ErrUnsupported) {
+			t.Fatalf("converter error wraps neither ErrInvalid nor ErrUnsupported: %v", err)
+		}
+	})
 }

@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"unsafe"
 
 	"github.com/org/bitnet/internal/convert"
@@ -17,6 +20,10 @@ import (
 // 6); the embedding stays in its stored type, as a view of the mapped file
 // where it is aligned.
 func loadHF(dir string) (*Model, error) {
+	tokPath := filepath.Join(dir, convert.TokenizerFile)
+	if _, err := os.Stat(tokPath); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s is missing", ErrInvalidModel, tokPath)
+	}
 	src, err := convert.OpenHF(dir)
 	if err != nil {
 		return nil, hfError(err)
@@ -47,7 +54,10 @@ func hfError(err error) error {
 	if ce.Kind == convert.ErrUnsupported {
 		kind = ErrUnsupported
 	}
-	if ce.Err != nil {
+	switch {
+	case ce.Msg == "":
+		return fmt.Errorf("%w: %w", kind, ce.Err)
+	case ce.Err != nil:
 		return fmt.Errorf("%w: %s: %w", kind, ce.Msg, ce.Err)
 	}
 	return fmt.Errorf("%w: %s", kind, ce.Msg)

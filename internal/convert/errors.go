@@ -30,7 +30,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Kind.Error() + ": " + e.Msg
+	s := e.Kind.Error()
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}

@@ -54,7 +54,7 @@ func OpenHF(dir string) (*Source, error) {
 	}
 	ck, err := safetensors.OpenDir(dir)
 	if err != nil {
-		return nil, stError(err, "%s", dir)
+		return nil, stError(err)
 	}
 	h := &hfSource{dir: dir, ck: ck, cfg: cfg, divide: cfg.LinearClass() == hfconfig.LinearBitLinear}
 	name := filepath.Base(dir)
@@ -108,19 +108,20 @@ func OpenHF(dir string) (*Source, error) {
 func hfConfigError(path string, err error) error {
 	switch {
 	case errors.Is(err, hfconfig.ErrUnsupported) && !errors.Is(err, hfconfig.ErrInvalid):
-		return wrap(ErrUnsupported, err, "%s", path)
+		return &Error{Kind: ErrUnsupported, Err: err}
 	case errors.Is(err, fs.ErrNotExist):
 		return wrap(ErrInvalid, fs.ErrNotExist, "%s is missing", path)
 	}
-	return wrap(ErrInvalid, err, "%s", path)
+	return &Error{Kind: ErrInvalid, Err: err}
 }
 
-// stError turns a safetensors error into an Error of the same kind.
-func stError(err error, format string, args ...any) error {
+// stError turns a safetensors error, which names the file and tensor,
+// into an Error of the same kind.
+func stError(err error) error {
 	if errors.Is(err, safetensors.ErrUnsupported) {
-		return wrap(ErrUnsupported, err, format, args...)
+		return &Error{Kind: ErrUnsupported, Err: err}
 	}
-	return wrap(ErrInvalid, err, format, args...)
+	return &Error{Kind: ErrInvalid, Err: err}
 }
 
 // hfLayerNames maps the per-block GGUF tensor names to Hugging Face's.
@@ -176,9 +177,9 @@ func (h *hfSource) lookup(name string) (safetensors.Tensor, error) {
 	t, err := h.ck.Lookup(name)
 	if err != nil {
 		if errors.Is(err, safetensors.ErrNotFound) {
-			return t, wrap(ErrInvalid, err, "%s: tensor %s is missing", h.dir, name)
+			return t, invalid("%s: tensor %s is missing", h.dir, name)
 		}
-		return t, stError(err, "%s: tensor %s", h.dir, name)
+		return t, stError(err)
 	}
 	return t, nil
 }
@@ -276,7 +277,7 @@ func (h *hfSource) vector(name string, n int) ([]float32, error) {
 func floats(t safetensors.Tensor) ([]float32, error) {
 	v, err := safetensors.Float32s(t)
 	if err != nil {
-		return nil, stError(err, "tensor %s", t.Name)
+		return nil, stError(err)
 	}
 	return v, nil
 }
