@@ -6,10 +6,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/org/bitnet/internal/convert"
 	"github.com/org/bitnet/internal/gguf"
@@ -473,4 +475,36 @@ func FuzzHFHeader(f *testing.F) {
 			t.Fatalf("converter error wraps neither ErrInvalid nor ErrUnsupported: %v", err)
 		}
 	})
+}
+
+// TestHF2B4T is a manual check on a full-size checkpoint: set BITNET_HF2B4T
+// to a 2B4T-shaped directory (go run ./examples/convert -make-hf DIR) and
+// BITNET_HF2B4T_GGUF to its conversion. The logits of the two must agree.
+func TestHF2B4T(t *testing.T) {
+	dir, conv := os.Getenv("BITNET_HF2B4T"), os.Getenv("BITNET_HF2B4T_GGUF")
+	if dir == "" || conv == "" {
+		t.Skip("BITNET_HF2B4T and BITNET_HF2B4T_GGUF are not set")
+	}
+	logits := func(path string) [][]float32 {
+		start := time.Now()
+		m, err := Load(path, WithContextSize(64))
+		require.NoError(t, err)
+		defer m.Close()
+		t.Logf("%s: loaded in %v: %+v", path, time.Since(start), m.Info())
+		s, err := m.NewSession()
+		require.NoError(t, err)
+		out, err := s.eval(context.Background(), []int{128000, 9906, 11, 1917, 0, 128009}, true)
+		require.NoError(t, err)
+		return out
+	}
+	a, b := logits(dir), logits(conv)
+	var maxRef, maxDiff float64
+	for i := range a {
+		for j := range a[i] {
+			maxRef = math.Max(maxRef, math.Abs(float64(a[i][j])))
+			maxDiff = math.Max(maxDiff, math.Abs(float64(a[i][j]-b[i][j])))
+		}
+	}
+	t.Logf("max|logit| %.4g, max|Δ| %.4g", maxRef, maxDiff)
+	require.LessOrEqual(t, maxDiff, 0.01*maxRef)
 }
