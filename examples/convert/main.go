@@ -16,6 +16,12 @@
 //	convert -in model-i2_s.gguf -out model-tq1_0.gguf -type tq1_0
 //	convert -make-hf /tmp/bitnet-2b    # a 2B4T-shaped checkpoint with random weights
 //
+// Measure a full-size conversion (time and peak memory) with
+//
+//	go build -o /tmp/convert ./examples/convert
+//	/tmp/convert -make-hf /tmp/hf2b
+//	/usr/bin/time -v /tmp/convert -in /tmp/hf2b -out /tmp/hf2b-i2_s.gguf
+//
 // A progress bar is drawn when standard error is a terminal.
 package main
 
@@ -36,11 +42,13 @@ func main() {
 	quiet := flag.Bool("q", false, "print nothing but errors")
 	makeHF := flag.String("make-hf", "", "write a 2B4T-shaped Hugging Face checkpoint with random packed weights to this directory, and exit")
 	layers := flag.Int("layers", convert.HF2B4T.Layers, "with -make-hf: number of layers")
+	master := flag.Bool("master", false, "with -make-hf: bf16 master weights (quantization_mode online, like the -bf16 repository) instead of packed ones")
 	flag.Parse()
 
 	if *makeHF != "" {
 		spec := convert.HF2B4T
 		spec.Layers = *layers
+		spec.Master = *master
 		start := time.Now()
 		if err := convert.MakeHF(*makeHF, spec); err != nil {
 			fail(err)

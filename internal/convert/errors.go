@@ -29,6 +29,7 @@ type Error struct {
 	Err  error
 }
 
+// Error returns the kind, the message and the cause, separated by ": ".
 func (e *Error) Error() string {
 	s := e.Kind.Error()
 	if e.Msg != "" {

@@ -515,6 +515,8 @@ func (h *hfSource) vocab() (*vocab, error) {
 // {"content": "text", ...}.
 type tokenName string
 
+// UnmarshalJSON accepts a string or an object with "content"; other values
+// leave n empty.
 func (n *tokenName) UnmarshalJSON(data []byte) error {
 	var s string
 	if json.Unmarshal(data, &s) == nil {

@@ -41,6 +41,7 @@ func ParseType(s string) (Type, error) {
 	return 0, fmt.Errorf("bitnet: unknown output type %q (want i2_s, tq2_0 or tq1_0)", s)
 }
 
+// String returns the ggml name of the type: "I2_S", "TQ2_0" or "TQ1_0".
 func (t Type) String() string {
 	switch t {
 	case TQ2:
@@ -347,6 +348,7 @@ type progressWriter struct {
 	fn    func(written, total int64)
 }
 
+// Write writes b to the output and reports the new total.
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	p.n += int64(n)
