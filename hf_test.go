@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/org/bitnet/internal/convert"
 	"github.com/org/bitnet/internal/gguf"
+	"github.com/org/bitnet/internal/safetensors"
 	"github.com/stretchr/testify/require"
 )
 
@@ -507,4 +509,87 @@ func TestHF2B4T(t *testing.T) {
 	}
 	t.Logf("max|logit| %.4g, max|Δ| %.4g", maxRef, maxDiff)
 	require.LessOrEqual(t, maxDiff, 0.01*maxRef)
+}
+
+// TestHFLayouts loads variants of tiny-hf-packed that hold the same
+// weights: two shards with an index, data at an odd file offset (so the
+// bf16 embedding cannot be used in place), and an untied lm_head.weight
+// equal to the embedding. Each must give the golden logits, loaded and
+// converted.
+func TestHFLayouts(t *testing.T) {
+	g := loadGolden(t, filepath.Join("testdata", "golden", "tiny-hf-packed.json"))
+	for _, c := range []struct {
+		name string
+		edit func(t *testing.T, dir string)
+	}{
+		{"sharded", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "model.safetensors")
+			f, err := safetensors.Open(p)
+			require.NoError(t, err)
+			var shards [2][]safetensors.Tensor
+			wm := map[string]string{}
+			for _, ti := range f.Tensors() {
+				tn, _ := f.Tensor(ti.Name)
+				i := 0
+				if strings.HasPrefix(ti.Name, "model.layers.1") || strings.HasPrefix(ti.Name, "model.layers.2") {
+					i = 1
+				}
+				shards[i] = append(shards[i], tn)
+				wm[ti.Name] = fmt.Sprintf("model-%05d-of-00002.safetensors", i+1)
+			}
+			for i, ts := range shards {
+				var buf bytes.Buffer
+				require.NoError(t, safetensors.Write(&buf, ts, nil))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("model-%05d-of-00002.safetensors", i+1)), buf.Bytes(), 0o644))
+			}
+			require.NoError(t, f.Close())
+			require.NoError(t, os.Remove(p))
+			idx, _ := json.Marshal(map[string]any{"metadata": map[string]any{"total_size": 0}, "weight_map": wm})
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors.index.json"), idx, 0o644))
+		}},
+		{"unaligned", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "model.safetensors")
+			data, _ := os.ReadFile(p)
+			header, rest := splitSafetensors(t, data)
+			header = append(bytes.TrimRight(header, " "), ' ')
+			if len(header)%2 == 0 {
+				header = append(header, ' ')
+			}
+			require.NoError(t, os.WriteFile(p, joinSafetensors(header, rest), 0o644))
+		}},
+		{"untied", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "model.safetensors")
+			data, _ := os.ReadFile(p)
+			header, rest := splitSafetensors(t, data)
+			var h map[string]map[string]any
+			require.NoError(t, json.Unmarshal(header, &h))
+			off := h["model.embed_tokens.weight"]["data_offsets"].([]any)
+			begin, end := int(off[0].(float64)), int(off[1].(float64))
+			h["lm_head.weight"] = map[string]any{"dtype": "BF16", "shape": []int{512, 256},
+				"data_offsets": []int{len(rest), len(rest) + end - begin}}
+			rest = append(rest, rest[begin:end]...)
+			header, _ = json.Marshal(h)
+			require.NoError(t, os.WriteFile(p, joinSafetensors(header, rest), 0o644))
+			editJSON(t, dir, "config.json", func(m map[string]any) { m["tie_word_embeddings"] = false })
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := copyHF(t, "tiny-hf-packed")
+			c.edit(t, dir)
+			m := checkGoldenModel(t, g, dir, WithThreads(2))
+			require.Equal(t, c.name != "untied", m.Info().TiedEmbeddings)
+			out := filepath.Join(t.TempDir(), "m.gguf")
+			require.NoError(t, convert.Convert(dir, out, convert.Options{Type: convert.I2S}))
+			m = checkGoldenModel(t, g, out)
+			require.Equal(t, c.name != "untied", m.Info().TiedEmbeddings)
+			if c.name == "untied" {
+				f, err := gguf.Open(out)
+				require.NoError(t, err)
+				ti, ok := f.Tensor("output.weight")
+				require.True(t, ok)
+				require.Equal(t, gguf.F16, ti.Type)
+				f.Close()
+			}
+		})
+	}
 }
