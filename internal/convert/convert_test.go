@@ -281,3 +281,31 @@ func TestErrorFormat(t *testing.T) {
 	require.ErrorIs(t, e, inner)
 	require.ErrorIs(t, e, ErrUnsupported)
 }
+
+// TestSiLU converts a checkpoint whose config asks for SiLU: the "bitnet"
+// architecture records it, bitnet-b1.58 (I2_S) cannot.
+func TestSiLU(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"config.json", "model.safetensors", "tokenizer.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "hf", "tiny-hf-packed", name))
+		require.NoError(t, err)
+		if name == "config.json" {
+			data = bytes.Replace(data, []byte(`"relu2"`), []byte(`"silu"`), 1)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	}
+	src, err := OpenHF(dir)
+	require.NoError(t, err)
+	defer src.Close()
+	require.Equal(t, "silu", src.Activation)
+	require.Equal(t, "bitnet", src.Arch)
+	err = Write(src, filepath.Join(t.TempDir(), "a.gguf"), Options{Type: I2S})
+	require.ErrorIs(t, err, ErrUnsupported)
+	out := filepath.Join(t.TempDir(), "b.gguf")
+	require.NoError(t, Write(src, out, Options{Type: TQ2}))
+	f, err := gguf.Open(out)
+	require.NoError(t, err)
+	defer f.Close()
+	act, _ := f.GetString("bitnet.hidden_activation")
+	require.Equal(t, "silu", act)
+}

@@ -154,6 +154,9 @@ func Write(src *Source, out string, opts Options) error {
 // size.
 func newWriter(src *Source, opts Options) (*gguf.Writer, int64, error) {
 	typ := opts.Type.tensorType()
+	if opts.Type == I2S && src.Activation != "relu2" {
+		return nil, 0, unsupported("%s: the gate activation is %s, but bitnet-b1.58 files (I2_S) always mean relu²; write tq2_0 or tq1_0", src.Path, src.Activation)
+	}
 	for _, t := range src.Tensors() {
 		if t.Kind == KindTernary {
 			if err := checkTernaryShape(typ, t.Name, t.Rows, t.Cols); err != nil {
