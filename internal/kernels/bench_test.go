@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 )
@@ -63,21 +64,44 @@ func BenchmarkMatVecI2SCold(b *testing.B) {
 	q := randomI8(b, rng, k)
 	dst := make([]int32, m)
 	forEachImplB(b, func(b *testing.B) {
-		b.Run(fmt.Sprintf("m=%d/k=%d", m, k), func(b *testing.B) {
-			b.SetBytes(int64(size))
-			i := 0
-			for b.Loop() {
-				MatVecI2S(dst, w[i*size:(i+1)*size], q)
-				i = (i + 1) % copies
-			}
-		})
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("m=%d/k=%d/threads=%d", m, k, threads), func(b *testing.B) {
+				b.SetBytes(int64(size))
+				i := 0
+				for b.Loop() {
+					mat := w[i*size : (i+1)*size]
+					inParallel(threads, m, func(lo, hi int) {
+						MatVecI2S(dst[lo:hi], mat[lo*k/4:hi*k/4], q)
+					})
+					i = (i + 1) % copies
+				}
+			})
+		}
 	})
+}
+
+// inParallel splits rows 0..n into threads contiguous parts, as the
+// model's pool does, and waits for them.
+func inParallel(threads, n int, f func(lo, hi int)) {
+	if threads == 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(n*i/threads, n*(i+1)/threads)
+		}()
+	}
+	wg.Wait()
 }
 
 func BenchmarkMatMulI2S(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	forEachImplB(b, func(b *testing.B) {
-		for _, s := range []struct{ m, k, n int }{{2560, 2560, 32}, {6912, 2560, 32}, {2560, 2560, 8}} {
+		for _, s := range []struct{ m, k, n int }{{2560, 2560, 32}, {6912, 2560, 32}, {2560, 6912, 32}, {2560, 2560, 8}} {
 			b.Run(fmt.Sprintf("m=%d/k=%d/n=%d", s.m, s.k, s.n), func(b *testing.B) {
 				w := randomI2S(b, rng, s.m, s.k, 2)
 				q := randomI8(b, rng, s.n*s.k)
@@ -126,12 +150,16 @@ func BenchmarkMatVecF16(b *testing.B) {
 	x := randomF32(b, rand.New(rand.NewPCG(6, 6)), k)
 	dst := make([]float32, m)
 	forEachImplB(b, func(b *testing.B) {
-		b.Run(fmt.Sprintf("m=%d/k=%d", m, k), func(b *testing.B) {
-			b.SetBytes(int64(2 * len(outputMatrix)))
-			for b.Loop() {
-				MatVecF16(dst, outputMatrix, x)
-			}
-		})
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("m=%d/k=%d/threads=%d", m, k, threads), func(b *testing.B) {
+				b.SetBytes(int64(2 * len(outputMatrix)))
+				for b.Loop() {
+					inParallel(threads, m, func(lo, hi int) {
+						MatVecF16(dst[lo:hi], outputMatrix[lo*k:hi*k], x)
+					})
+				}
+			})
+		}
 	})
 }
 
@@ -143,20 +171,27 @@ func BenchmarkRead(b *testing.B) {
 		name  string
 		bytes int
 	}{{"1.6MB", 2560 * 2560 / 4}, {"4.4MB", 6912 * 2560 / 4}, {"512MB", coldSet}} {
-		b.Run("size="+size.name, func(b *testing.B) {
-			buf := make([]uint64, size.bytes/8)
-			for i := range buf {
-				buf[i] = uint64(i)
+		buf := make([]uint64, size.bytes/8)
+		for i := range buf {
+			buf[i] = uint64(i)
+		}
+		for _, threads := range []int{1, 2} {
+			if threads > 1 && size.bytes < coldSet {
+				continue
 			}
-			b.SetBytes(int64(8 * len(buf)))
-			var total uint64
-			for b.Loop() {
-				total += sum4(buf)
-			}
-			if total == 1 {
-				b.Log(total)
-			}
-		})
+			b.Run(fmt.Sprintf("size=%s/threads=%d", size.name, threads), func(b *testing.B) {
+				b.SetBytes(int64(8 * len(buf)))
+				var total [2]uint64
+				for b.Loop() {
+					inParallel(threads, len(buf), func(lo, hi int) {
+						total[lo*threads/len(buf)] += sum4(buf[lo:hi])
+					})
+				}
+				if total[0]+total[1] == 1 {
+					b.Log(total)
+				}
+			})
+		}
 	}
 }
 
