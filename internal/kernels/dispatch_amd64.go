@@ -51,7 +51,7 @@ func matVecI2S(dst []int32, w []byte, q []int8) {
 	case useAVX2:
 		matVecI2SAVX2(dst, w, q)
 	default:
-		matVecI2SGeneric(dst, w, q)
+		matVecI2SGo(dst, w, q)
 	}
 }
 
@@ -82,7 +82,7 @@ func matMulI2S(dst []int32, ldd int, w []byte, rows int, q []int8, k, n int) {
 	case useAVX2:
 		matMulTiles(matMulI2SAVX2Tiles[:], dst, ldd, w, rows, q, k, n)
 	default:
-		matMulI2SGeneric(dst, ldd, w, rows, q, k, n)
+		matMulI2SGo(dst, ldd, w, rows, q, k, n)
 	}
 }
 
