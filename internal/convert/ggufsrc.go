@@ -224,9 +224,9 @@ func (g *ggufSource) ternary(name string, rows, cols int) (*ternary.Matrix, erro
 	case gguf.I2_S:
 		m, err = ternary.FromI2S(data, rows, cols)
 	case gguf.TQ2_0:
-		m, err = ternary.FromTQ2(data, rows, cols)
+		m, err = decodeTQ(data, rows, cols, false)
 	case gguf.TQ1_0:
-		m, err = ternary.FromTQ1(data, rows, cols)
+		m, err = decodeTQ(data, rows, cols, true)
 	default:
 		w := make([]float32, rows*cols)
 		toFloat32(w, t.Type, data)
@@ -253,6 +253,12 @@ func (g *ggufSource) ternary(name string, rows, cols int) (*ternary.Matrix, erro
 }
 
 func (g *ggufSource) release(name string) {
+	if name == "" {
+		for i := range g.f.Tensors {
+			release(g.f.TensorData(&g.f.Tensors[i]))
+		}
+		return
+	}
 	if t, ok := g.f.Tensor(name); ok {
 		release(g.f.TensorData(t))
 	}
@@ -272,6 +278,7 @@ func (g *ggufSource) scale(name string) (float32, bool) {
 			return 0, false
 		}
 		s = math.Float32frombits(binary.LittleEndian.Uint32(data[n/4:]))
+		releaseAround(data[n/4 : n/4+4])
 	case gguf.TQ1_0, gguf.TQ2_0:
 		// The block scales are f16 already: report the first, exact in
 		// f16; blocks that differ are written as they are.
@@ -283,6 +290,7 @@ func (g *ggufSource) scale(name string) (float32, bool) {
 			return 0, false
 		}
 		s = f16ToF32(binary.LittleEndian.Uint16(data[bb-2:]))
+		releaseAround(data[bb-2 : bb])
 	default:
 		return 0, false
 	}
@@ -292,6 +300,7 @@ func (g *ggufSource) scale(name string) (float32, bool) {
 		}
 		var sc [1]float32
 		toFloat32(sc[:], st.Type, g.f.TensorData(st))
+		releaseAround(g.f.TensorData(st))
 		s *= sc[0]
 	}
 	return s, true

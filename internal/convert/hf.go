@@ -327,8 +327,15 @@ func (h *hfSource) ternary(name string, rows, cols int) (*ternary.Matrix, error)
 }
 
 func (h *hfSource) release(name string) {
-	hn := hfName(name)
-	if t, err := h.ck.Lookup(hn); err == nil {
+	if name == "" {
+		for _, ti := range h.ck.Tensors() {
+			if t, err := h.ck.Lookup(ti.Name); err == nil {
+				release(t.Data)
+			}
+		}
+		return
+	}
+	if t, err := h.ck.Lookup(hfName(name)); err == nil {
 		release(t.Data)
 	}
 }
@@ -346,6 +353,7 @@ func (h *hfSource) scale(name string) (float32, bool) {
 		return 0, false
 	}
 	v, err := floats(st)
+	releaseAround(st.Data)
 	if err != nil {
 		return 0, false
 	}

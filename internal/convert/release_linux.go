@@ -1,7 +1,10 @@
 package convert
 
 import (
+	"bufio"
+	"bytes"
 	"os"
+	"strconv"
 	"syscall"
 	"unsafe"
 )
@@ -11,20 +14,94 @@ var pageSize = os.Getpagesize()
 // madvPageout is Linux's MADV_PAGEOUT (5.4 and later).
 const madvPageout = 21
 
-// release asks the kernel to reclaim the whole pages inside data, a view of
-// the input file, so that a conversion's resident memory does not grow with
-// the input it has read. MADV_PAGEOUT never loses data: file pages are read
-// back when touched again, and should data be ordinary memory (a file read
-// without mmap), it is at most swapped out. Older kernels ignore it.
+// release gives back the memory of the whole pages inside data, a view of
+// the input file, so that a conversion's resident memory does not grow
+// with the input it has read. The data stays valid: pages are read back
+// from the file when touched again.
+//
+// When data lies in a file mapping (checked in /proc/self/maps), the pages
+// are dropped from the process (MADV_DONTNEED). Otherwise, as when the
+// file was read into memory because it could not be mapped, dropping would
+// lose the data, so the kernel is only asked to page it out
+// (MADV_PAGEOUT), which never loses anything.
 func release(data []byte) {
-	start := int(uintptr(unsafe.Pointer(unsafe.SliceData(data))) % uintptr(pageSize))
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
 	lo := 0
-	if start != 0 {
-		lo = pageSize - start
+	if r := int(start % uintptr(pageSize)); r != 0 {
+		lo = pageSize - r
 	}
-	hi := lo + (len(data)-lo)/pageSize*pageSize
-	if len(data) == 0 || hi <= lo {
+	if len(data) <= lo {
 		return
 	}
-	syscall.Madvise(data[lo:hi], madvPageout)
+	hi := lo + (len(data)-lo)/pageSize*pageSize
+	if hi <= lo {
+		return
+	}
+	advice := madvPageout
+	if fileMapped(start+uintptr(lo), start+uintptr(hi)) {
+		advice = syscall.MADV_DONTNEED
+	}
+	syscall.Madvise(data[lo:hi], advice)
+}
+
+// releaseAround gives back the pages within 2 MiB of data (the largest
+// folio the kernel maps on one fault), clipped to its file mapping: reading
+// a few bytes, such as a scale, maps whole folios of the file around them.
+// It does nothing when data is not in a file mapping.
+func releaseAround(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	const slack = 2 << 20
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	r, ok := findMapping(addr)
+	if !ok {
+		return
+	}
+	ps := uintptr(pageSize)
+	lo := max(r[0], addr&^(ps-1)-min(slack, addr&^(ps-1)))
+	hi := min(r[1], (addr+uintptr(len(data))+slack)&^(ps-1))
+	if hi <= lo {
+		return
+	}
+	syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, syscall.MADV_DONTNEED)
+}
+
+// fileMapped reports whether [lo, hi) lies inside one file-backed mapping.
+// It reads /proc/self/maps each time: release runs once per tensor or per
+// 4 MiB, and the cost is a few microseconds.
+func fileMapped(lo, hi uintptr) bool {
+	r, ok := findMapping(lo)
+	return ok && hi <= r[1]
+}
+
+// findMapping returns the file-backed mapping (inode ≠ 0) holding addr.
+func findMapping(addr uintptr) ([2]uintptr, bool) {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return [2]uintptr{}, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// start-end perms offset dev inode path
+		fields := bytes.Fields(sc.Bytes())
+		if len(fields) < 6 {
+			continue
+		}
+		span := bytes.SplitN(fields[0], []byte("-"), 2)
+		if len(span) != 2 {
+			continue
+		}
+		s, err1 := strconv.ParseUint(string(span[0]), 16, 64)
+		e, err2 := strconv.ParseUint(string(span[1]), 16, 64)
+		if err1 != nil || err2 != nil || addr < uintptr(s) || addr >= uintptr(e) {
+			continue
+		}
+		if string(fields[4]) == "0" {
+			return [2]uintptr{}, false
+		}
+		return [2]uintptr{uintptr(s), uintptr(e)}, true
+	}
+	return [2]uintptr{}, false
 }

@@ -63,7 +63,8 @@ type backend interface {
 	scale(name string) (float32, bool)
 	vocab() (*vocab, error)
 	// release gives the memory of a tensor's input pages back (see
-	// release); the data stays readable.
+	// release), or of every tensor's when name is ""; the data stays
+	// readable.
 	release(name string)
 	close() error
 }

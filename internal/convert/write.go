@@ -273,8 +273,11 @@ func newWriter(src *Source, opts Options) (*gguf.Writer, int64, error) {
 			// block scale is γ rounded and an F32 tensor <proj>.scale, which
 			// llama.cpp and this library multiply in, holds the correction
 			// γ / f16(γ); it is decided before the weights are decoded.
-			hint, known := src.b.scale(t.Name)
-			needScale := typ != gguf.I2_S && !(known && f16Exact(hint))
+			needScale := false
+			if typ != gguf.I2_S {
+				hint, known := src.b.scale(t.Name)
+				needScale = !(known && f16Exact(hint))
+			}
 			corr := float32(1)
 			data := func(out io.Writer) error {
 				m, err := src.Ternary(t.Name, t.Rows, t.Cols)
@@ -311,6 +314,9 @@ func newWriter(src *Source, opts Options) (*gguf.Writer, int64, error) {
 		}
 		total += int64(size+31)/32*32 + int64(len(t.Name)) + 48
 	}
+	// Reading the scales above mapped pages around them (the kernel maps
+	// whole folios on a fault): give them back before the long part.
+	src.b.release("")
 	return w, total, nil
 }
 
