@@ -272,7 +272,7 @@ func (m *Model) attention(s *runState, cache *kvCache, l, pos0, n int) {
 			for j := 0; j < span; j++ {
 				k := cache.keys(l, j)[kvOff : kvOff+hd]
 				for g := 0; g < group; g++ {
-					scores[g*span+j] = dot(q[g*hd:(g+1)*hd], k) * scale
+					scores[g*span+j] = kernels.DotF32(q[g*hd:(g+1)*hd], k) * scale
 				}
 			}
 			out := s.att[t*qDim+kvh*group*hd : t*qDim+(kvh+1)*group*hd]
@@ -283,7 +283,7 @@ func (m *Model) attention(s *runState, cache *kvCache, l, pos0, n int) {
 			for j := 0; j < span; j++ {
 				v := cache.values(l, j)[kvOff : kvOff+hd]
 				for g := 0; g < group; g++ {
-					axpy(out[g*hd:(g+1)*hd], scores[g*span+j], v)
+					kernels.AxpyF32(out[g*hd:(g+1)*hd], scores[g*span+j], v)
 				}
 			}
 		}
@@ -305,30 +305,6 @@ func softmaxInPlace(x []float32) {
 	inv := 1 / sum
 	for j := range x {
 		x[j] *= inv
-	}
-}
-
-func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// axpy sets y += a·x.
-func axpy(y []float32, a float32, x []float32) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] += a * x[i]
 	}
 }
 
@@ -374,7 +350,7 @@ func (fm *floatMatrix) matVec(pool *parallel.Pool, dst, x []float32) {
 			}
 		default:
 			for r := lo; r < hi; r++ {
-				dst[r] = dot(fm.f32[r*k:(r+1)*k], x)
+				dst[r] = kernels.DotF32(fm.f32[r*k:(r+1)*k], x)
 			}
 		}
 	})

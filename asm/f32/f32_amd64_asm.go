@@ -1,0 +1,101 @@
+// Command f32 generates internal/kernels/f32_amd64.s and its Go stubs: the
+// float32 vector kernels of attention (dot products of a query with the
+// cached keys, and the weighted sum of the cached values), with AVX2 + FMA.
+//
+// Both give the same float32 results as their Go twins (dotF32Generic,
+// axpyF32Generic), bit for bit, so that logits do not depend on the CPU:
+// every product is rounded before it is added (VMULPS then VADDPS, no fused
+// multiply-add), and dotF32AVX2 keeps the Go twin's summation order: 16
+// partial sums (two YMM accumulators, lane j mod 16) in column order, the
+// accumulators added lane by lane, and the 8 lanes reduced as
+// ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)). Lengths must be multiples of
+// 16; the Go wrappers do the rest.
+package main
+
+//go:generate go run . -out ../../internal/kernels/f32_amd64.s -stubs ../../internal/kernels/f32_amd64.go -pkg kernels
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+)
+
+func main() {
+	ConstraintExpr("gc,!purego")
+	dot()
+	axpy()
+	Generate()
+}
+
+func dot() {
+	TEXT("dotF32AVX2", NOSPLIT, "func(a, b []float32) float32")
+	Pragma("noescape")
+	Doc("dotF32AVX2 returns Σ a[j]·b[j] over len(a), a multiple of 16 (len(b) ≥ len(a)),",
+		"in the order of dotF32Generic.")
+	ap := Load(Param("a").Base(), GP64())
+	bp := Load(Param("b").Base(), GP64())
+	n := Load(Param("a").Len(), GP64())
+	acc0, acc1 := YMM(), YMM()
+	VXORPS(acc0, acc0, acc0)
+	VXORPS(acc1, acc1, acc1)
+	i := GP64()
+	XORQ(i, i)
+	Label("dot_loop")
+	CMPQ(i, n)
+	JAE(LabelRef("dot_done"))
+	x0, x1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: ap, Index: i, Scale: 4}, x0)
+	VMOVUPS(Mem{Base: ap, Index: i, Scale: 4, Disp: 32}, x1)
+	VMULPS(Mem{Base: bp, Index: i, Scale: 4}, x0, x0)
+	VMULPS(Mem{Base: bp, Index: i, Scale: 4, Disp: 32}, x1, x1)
+	VADDPS(x0, acc0, acc0)
+	VADDPS(x1, acc1, acc1)
+	ADDQ(U8(16), i)
+	JMP(LabelRef("dot_loop"))
+	Label("dot_done")
+	VADDPS(acc1, acc0, acc0)
+	// ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7))
+	hi := XMM()
+	VEXTRACTF128(U8(1), acc0, hi)
+	lo := acc0.AsX()
+	VADDPS(hi, lo, lo) // lanes: l0+l4, l1+l5, l2+l6, l3+l7
+	sh := XMM()
+	VMOVHLPS(lo, sh, sh) // l2+l6, l3+l7
+	VADDPS(sh, lo, lo)   // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
+	VMOVSHDUP(lo, sh)    // lane 1 into lane 0
+	VADDSS(sh, lo, lo)
+	VZEROUPPER()
+	Store(lo, ReturnIndex(0))
+	RET()
+}
+
+func axpy() {
+	TEXT("axpyF32AVX2", NOSPLIT, "func(y []float32, a float32, x []float32)")
+	Pragma("noescape")
+	Doc("axpyF32AVX2 sets y[i] += a·x[i] (the product rounded first) for i < len(y),",
+		"a multiple of 16 (len(x) ≥ len(y)).")
+	yp := Load(Param("y").Base(), GP64())
+	n := Load(Param("y").Len(), GP64())
+	xp := Load(Param("x").Base(), GP64())
+	av := YMM()
+	VBROADCASTSS(NewParamAddr("a", 24), av)
+	i := GP64()
+	XORQ(i, i)
+	Label("axpy_loop")
+	CMPQ(i, n)
+	JAE(LabelRef("axpy_done"))
+	y0, y1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: yp, Index: i, Scale: 4}, y0)
+	VMOVUPS(Mem{Base: yp, Index: i, Scale: 4, Disp: 32}, y1)
+	p0, p1 := YMM(), YMM()
+	VMULPS(Mem{Base: xp, Index: i, Scale: 4}, av, p0)
+	VMULPS(Mem{Base: xp, Index: i, Scale: 4, Disp: 32}, av, p1)
+	VADDPS(p0, y0, y0)
+	VADDPS(p1, y1, y1)
+	VMOVUPS(y0, Mem{Base: yp, Index: i, Scale: 4})
+	VMOVUPS(y1, Mem{Base: yp, Index: i, Scale: 4, Disp: 32})
+	ADDQ(U8(16), i)
+	JMP(LabelRef("axpy_loop"))
+	Label("axpy_done")
+	VZEROUPPER()
+	RET()
+}

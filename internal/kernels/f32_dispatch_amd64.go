@@ -1,0 +1,26 @@
+//go:build gc && !purego
+
+package kernels
+
+// DotF32 returns Σ a[j]·b[j] (len(b) ≥ len(a)).
+func DotF32(a, b []float32) float32 {
+	n := len(a) &^ 15
+	if !useAVX2 || n == 0 {
+		return dotF32Generic(a, b)
+	}
+	if n == len(a) {
+		return dotF32AVX2(a, b)
+	}
+	return dotF32Generic(a, b) // tails keep the reference's lane order
+}
+
+// AxpyF32 sets y[i] += a·x[i] for i < len(y) (len(x) ≥ len(y)).
+func AxpyF32(y []float32, a float32, x []float32) {
+	n := len(y) &^ 15
+	if useAVX2 && n > 0 {
+		x = x[:len(y)]
+		axpyF32AVX2(y[:n], a, x[:n])
+		y, x = y[n:], x[n:]
+	}
+	axpyF32Generic(y, a, x)
+}

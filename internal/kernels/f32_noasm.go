@@ -1,0 +1,9 @@
+//go:build !amd64 || !gc || purego
+
+package kernels
+
+// DotF32 returns Σ a[j]·b[j] (len(b) ≥ len(a)).
+func DotF32(a, b []float32) float32 { return dotF32Generic(a, b) }
+
+// AxpyF32 sets y[i] += a·x[i] for i < len(y) (len(x) ≥ len(y)).
+func AxpyF32(y []float32, a float32, x []float32) { axpyF32Generic(y, a, x) }

@@ -1,0 +1,52 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func randF32(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
+}
+
+// TestDotAxpyF32: every tier gives the Go reference's bits.
+func TestDotAxpyF32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, n := range []int{0, 1, 7, 15, 16, 17, 33, 64, 128, 129, 1000} {
+			a, b := randF32(rng, n), randF32(rng, n+3)
+			require.Equal(t, math.Float32bits(dotF32Generic(a, b)), math.Float32bits(DotF32(a, b)), "dot n=%d", n)
+
+			y := randF32(rng, n)
+			want := append(make([]float32, 0, n), y...)
+			axpyF32Generic(want, 0.37, b)
+			AxpyF32(y, 0.37, b)
+			require.Equal(t, want, y, "axpy n=%d", n)
+		}
+	})
+}
+
+func BenchmarkDotF32(b *testing.B) {
+	forEachImplB(b, func(b *testing.B) {
+		for _, n := range []int{64, 128} {
+			b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				x, y := randF32(rng, n), randF32(rng, n)
+				b.SetBytes(int64(8 * n))
+				var s float32
+				for range b.N {
+					s += DotF32(x, y)
+				}
+				_ = s
+			})
+		}
+	})
+}
