@@ -144,7 +144,7 @@ func TestTQBlockScales(t *testing.T) {
 	for i := range 64 {
 		data[i], data[66+i] = 0xAA, 0xAA // code 2 everywhere: +1
 	}
-	binary.LittleEndian.PutUint16(data[64:], 0x3C00)     // 1.0
+	binary.LittleEndian.PutUint16(data[64:], 0x3C00)    // 1.0
 	binary.LittleEndian.PutUint16(data[66+64:], 0x4000) // 2.0
 	m, err := FromTQ2(data, 1, 512)
 	require.NoError(t, err)
