@@ -352,3 +352,41 @@ func TestDecodeTQ(t *testing.T) {
 	_, err = decodeTQ(make([]byte, 54), 1, 128, true)
 	require.ErrorIs(t, err, ternary.ErrFormat)
 }
+
+// TestTernarizeBF16 compares the in-place bf16 ternarizer with
+// ternary.FromFloat, for master weights and for ternary-valued ones.
+func TestTernarizeBF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range []struct {
+		name string
+		gen  func() float32
+		k    int
+	}{
+		{"master", func() float32 { return float32(rng.NormFloat64()) }, 256},
+		{"ternary", func() float32 { return float32(rng.IntN(3)-1) * 1.5 }, 256},
+		{"zeros", func() float32 { return 0 }, 128},
+		{"partial block", func() float32 { return float32(rng.NormFloat64()) }, 100},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			const rows = 5
+			data := make([]byte, 2*rows*c.k)
+			w := make([]float32, rows*c.k)
+			for i := range w {
+				h := toBF16(c.gen())
+				binary.LittleEndian.PutUint16(data[2*i:], h)
+				w[i] = bf16ToF32(h)
+			}
+			got, err := ternarizeBF16(data, rows, c.k)
+			require.NoError(t, err)
+			want, err := ternary.FromFloat(w, rows, c.k)
+			require.NoError(t, err)
+			require.Equal(t, want.Scale, got.Scale)
+			require.Equal(t, want.KP, got.KP)
+			require.Equal(t, want.Data, got.Data)
+		})
+	}
+	bad := make([]byte, 2*128)
+	binary.LittleEndian.PutUint16(bad[6:], 0x7fc0) // NaN
+	_, err := ternarizeBF16(bad, 1, 128)
+	require.ErrorIs(t, err, ternary.ErrFormat)
+}

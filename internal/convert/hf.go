@@ -296,11 +296,16 @@ func (h *hfSource) ternary(name string, rows, cols int) (*ternary.Matrix, error)
 		return nil, err
 	}
 	if isFloat(t.DType) {
-		w, err := floats(t)
-		if err != nil {
-			return nil, err
+		var m *ternary.Matrix
+		if t.DType == safetensors.BF16 {
+			m, err = ternarizeBF16(t.Data, rows, cols)
+		} else {
+			var w []float32
+			if w, err = floats(t); err != nil {
+				return nil, err
+			}
+			m, err = ternary.FromFloat(w, rows, cols)
 		}
-		m, err := ternary.FromFloat(w, rows, cols)
 		if err != nil {
 			return nil, invalid("%s: tensor %s: %v", h.where(t.Name), t.Name, err)
 		}
