@@ -97,7 +97,9 @@ func Load(path string, opts ...LoadOption) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.info.FileSize = st.Size()
+	if !st.IsDir() {
+		m.info.FileSize = st.Size()
+	}
 	m.finish(lc)
 	return m, nil
 }

@@ -148,12 +148,16 @@ func fromTQ(data []byte, rows, k, blockBytes int, decode func(blk []byte, codes 
 			return nil, fmt.Errorf("%w: block %d has scale %v", ErrFormat, i, scales[i])
 		}
 		uniform = uniform && scales[i] == scales[0]
+		// A 256-weight block is two whole I2_S blocks of its row (k is a
+		// multiple of 256): pack the codes straight into place.
 		r, j0 := i*TQBlock/k, i*TQBlock%k
-		for e, c := range codes {
-			if c == 3 {
-				c = 1
+		dst := b.m.Data[r*b.m.RowBytes()+j0/4:]
+		for h := 0; h < 2; h++ {
+			c := codes[h*QK : (h+1)*QK]
+			out := dst[h*32 : h*32+32]
+			for g := 0; g < 32; g++ {
+				out[g] = fix3(c[g])<<6 | fix3(c[g+32])<<4 | fix3(c[g+64])<<2 | fix3(c[g+96])
 			}
-			b.set(r, j0+e, c)
 		}
 	}
 	if uniform {
@@ -162,6 +166,14 @@ func fromTQ(data []byte, rows, k, blockBytes int, decode func(blk []byte, codes 
 		b.m.BlockScales = scales
 	}
 	return b.m, nil
+}
+
+// fix3 maps the invalid code 3 to 1 (weight 0).
+func fix3(c byte) byte {
+	if c == 3 {
+		return 1
+	}
+	return c
 }
 
 // FromTQ2 reads a TQ2_0 tensor: 66-byte blocks of 256 weights, qs[64] then
