@@ -71,7 +71,7 @@ type ModelInfo struct {
 	RopeTheta      float64
 	Parameters     int64 // total parameter count
 	TiedEmbeddings bool  // the output matrix is the token embedding
-	FileSize       int64
+	FileSize       int64 // bytes of the GGUF file (0 for a Hugging Face directory)
 }
 
 // Load opens a model: a GGUF file (bitnet.cpp's I2_S files with

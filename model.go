@@ -341,17 +341,9 @@ func (fm *floatMatrix) matVec(pool *parallel.Pool, dst, x []float32) {
 		case fm.f16 != nil:
 			kernels.MatVecF16(dst[lo:hi], fm.f16[lo*k:hi*k], x)
 		case fm.bf16 != nil:
-			for r := lo; r < hi; r++ {
-				var s float32
-				for j, h := range fm.bf16[r*k : (r+1)*k] {
-					s += kernels.BF16ToF32(h) * x[j]
-				}
-				dst[r] = s
-			}
+			kernels.MatVecBF16(dst[lo:hi], fm.bf16[lo*k:hi*k], x)
 		default:
-			for r := lo; r < hi; r++ {
-				dst[r] = kernels.DotF32(fm.f32[r*k:(r+1)*k], x)
-			}
+			kernels.MatVecF32(dst[lo:hi], fm.f32[lo*k:hi*k], x)
 		}
 	})
 }

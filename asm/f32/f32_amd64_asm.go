@@ -1,6 +1,7 @@
 // Command f32 generates internal/kernels/f32_amd64.s and its Go stubs: the
 // float32 vector kernels of attention (dot products of a query with the
-// cached keys, and the weighted sum of the cached values), with AVX2 + FMA.
+// cached keys, and the weighted sum of the cached values) and the bf16 dot
+// product of a bf16 output matrix, with AVX2.
 //
 // Both give the same float32 results as their Go twins (dotF32Generic,
 // axpyF32Generic), bit for bit, so that logits do not depend on the CPU:
@@ -23,6 +24,7 @@ func main() {
 	ConstraintExpr("gc,!purego")
 	dot()
 	axpy()
+	dotBF16()
 	Generate()
 }
 
@@ -97,5 +99,48 @@ func axpy() {
 	JMP(LabelRef("axpy_loop"))
 	Label("axpy_done")
 	VZEROUPPER()
+	RET()
+}
+
+func dotBF16() {
+	TEXT("dotBF16AVX2", NOSPLIT, "func(w []uint16, x []float32) float32")
+	Pragma("noescape")
+	Doc("dotBF16AVX2 returns Σ bf16(w[j])·x[j] over len(x), a multiple of 16 (len(w) ≥ len(x)),",
+		"in the order of dotF32Generic.")
+	wp := Load(Param("w").Base(), GP64())
+	xp := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc0, acc1 := YMM(), YMM()
+	VXORPS(acc0, acc0, acc0)
+	VXORPS(acc1, acc1, acc1)
+	i := GP64()
+	XORQ(i, i)
+	Label("bf16_loop")
+	CMPQ(i, n)
+	JAE(LabelRef("bf16_done"))
+	w0, w1 := YMM(), YMM()
+	VPMOVZXWD(Mem{Base: wp, Index: i, Scale: 2}, w0)
+	VPMOVZXWD(Mem{Base: wp, Index: i, Scale: 2, Disp: 16}, w1)
+	VPSLLD(U8(16), w0, w0)
+	VPSLLD(U8(16), w1, w1)
+	VMULPS(Mem{Base: xp, Index: i, Scale: 4}, w0, w0)
+	VMULPS(Mem{Base: xp, Index: i, Scale: 4, Disp: 32}, w1, w1)
+	VADDPS(w0, acc0, acc0)
+	VADDPS(w1, acc1, acc1)
+	ADDQ(U8(16), i)
+	JMP(LabelRef("bf16_loop"))
+	Label("bf16_done")
+	VADDPS(acc1, acc0, acc0)
+	hi := XMM()
+	VEXTRACTF128(U8(1), acc0, hi)
+	lo := acc0.AsX()
+	VADDPS(hi, lo, lo)
+	sh := XMM()
+	VMOVHLPS(lo, sh, sh)
+	VADDPS(sh, lo, lo)
+	VMOVSHDUP(lo, sh)
+	VADDSS(sh, lo, lo)
+	VZEROUPPER()
+	Store(lo, ReturnIndex(0))
 	RET()
 }

@@ -35,3 +35,39 @@ func axpyF32Generic(y []float32, a float32, x []float32) {
 		y[i] += a * x[i]
 	}
 }
+
+// dotBF16Generic returns Σ bf16(w[j])·x[j] in the order of dotF32Generic.
+func dotBF16Generic(w []uint16, x []float32) float32 {
+	var acc [16]float32
+	w = w[:len(x)]
+	n := len(x) &^ 15
+	for j := 0; j < n; j += 16 {
+		ww, xx := w[j:j+16:j+16], x[j:j+16:j+16]
+		for l := range 16 {
+			acc[l] += BF16ToF32(ww[l]) * xx[l]
+		}
+	}
+	for j := n; j < len(x); j++ {
+		acc[j&15] += BF16ToF32(w[j]) * x[j]
+	}
+	return reduce16(&acc)
+}
+
+// matVecBF16Generic sets dst[r] = Σ_j bf16(w[r·k+j])·x[j], k = len(x).
+func matVecBF16Generic(dst []float32, w []uint16, x []float32) {
+	k := len(x)
+	for r := range dst {
+		dst[r] = DotBF16(w[r*k:(r+1)*k], x)
+	}
+}
+
+// MatVecBF16 sets dst[r] = Σ_j bf16(w[r·k+j])·x[j] with k = len(x).
+func MatVecBF16(dst []float32, w []uint16, x []float32) { matVecBF16Generic(dst, w, x) }
+
+// MatVecF32 sets dst[r] = Σ_j w[r·k+j]·x[j] with k = len(x).
+func MatVecF32(dst []float32, w []float32, x []float32) {
+	k := len(x)
+	for r := range dst {
+		dst[r] = DotF32(w[r*k:(r+1)*k], x)
+	}
+}

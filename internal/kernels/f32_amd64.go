@@ -15,3 +15,9 @@ func dotF32AVX2(a []float32, b []float32) float32
 //
 //go:noescape
 func axpyF32AVX2(y []float32, a float32, x []float32)
+
+// dotBF16AVX2 returns Σ bf16(w[j])·x[j] over len(x), a multiple of 16 (len(w) ≥ len(x)),
+// in the order of dotF32Generic.
+//
+//go:noescape
+func dotBF16AVX2(w []uint16, x []float32) float32

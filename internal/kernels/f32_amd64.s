@@ -64,3 +64,39 @@ axpy_loop:
 axpy_done:
 	VZEROUPPER
 	RET
+
+// func dotBF16AVX2(w []uint16, x []float32) float32
+// Requires: AVX, AVX2, SSE
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-52
+	MOVQ   w_base+0(FP), AX
+	MOVQ   x_base+24(FP), CX
+	MOVQ   x_len+32(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   BX, BX
+
+bf16_loop:
+	CMPQ      BX, DX
+	JAE       bf16_done
+	VPMOVZXWD (AX)(BX*2), Y2
+	VPMOVZXWD 16(AX)(BX*2), Y3
+	VPSLLD    $0x10, Y2, Y2
+	VPSLLD    $0x10, Y3, Y3
+	VMULPS    (CX)(BX*4), Y2, Y2
+	VMULPS    32(CX)(BX*4), Y3, Y3
+	VADDPS    Y2, Y0, Y0
+	VADDPS    Y3, Y1, Y1
+	ADDQ      $0x10, BX
+	JMP       bf16_loop
+
+bf16_done:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X4, X4
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X4, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+48(FP)
+	RET

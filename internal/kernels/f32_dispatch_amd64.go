@@ -24,3 +24,11 @@ func AxpyF32(y []float32, a float32, x []float32) {
 	}
 	axpyF32Generic(y, a, x)
 }
+
+// DotBF16 returns Σ bf16(w[j])·x[j] (len(w) ≥ len(x)).
+func DotBF16(w []uint16, x []float32) float32 {
+	if useAVX2 && len(x)&15 == 0 && len(x) > 0 {
+		return dotBF16AVX2(w, x)
+	}
+	return dotBF16Generic(w, x)
+}

@@ -30,6 +30,12 @@ func TestDotAxpyF32(t *testing.T) {
 			axpyF32Generic(want, 0.37, b)
 			AxpyF32(y, 0.37, b)
 			require.Equal(t, want, y, "axpy n=%d", n)
+
+			w := make([]uint16, n+2)
+			for i := range w {
+				w[i] = uint16(math.Float32bits(float32(rng.NormFloat64())) >> 16)
+			}
+			require.Equal(t, math.Float32bits(dotBF16Generic(w, a)), math.Float32bits(DotBF16(w, a)), "bf16 n=%d", n)
 		}
 	})
 }
