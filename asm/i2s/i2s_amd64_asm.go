@@ -62,25 +62,30 @@ func main() {
 // differ between VEX (AVX2) and EVEX (AVX-512, where any register may be one
 // of Y16-Y31, which VEX-only forms cannot encode).
 type isa struct {
-	name  string // kernel name suffix
-	vnni  bool   // multiply-accumulate with VPDPBUSD
-	bytes int    // bytes per vector register: 32 or 64
-	vec   func() VecVirtual
-	load  func(m, r Op)            // unaligned load or store, any width
-	and   func(a, b, dst Op)       // bitwise AND
-	zero  func(r VecVirtual)       // r = 0
-	ext   func(imm, y, x Op)       // upper 128 bits of a YMM
-	lane  func(x Op, i int, m Mem) // store 32-bit lane i of x to m
+	name string // kernel name suffix
+	vnni bool   // multiply-accumulate with VPDPBUSD
+
+	// prefetch is how many groups of rows ahead matVec prefetches (0: no
+	// software prefetch).
+	prefetch int
+	bytes    int // bytes per vector register: 32 or 64
+	vec      func() VecVirtual
+	load     func(m, r Op)            // unaligned load or store, any width
+	and      func(a, b, dst Op)       // bitwise AND
+	zero     func(r VecVirtual)       // r = 0
+	ext      func(imm, y, x Op)       // upper 128 bits of a YMM
+	lane     func(x Op, i int, m Mem) // store 32-bit lane i of x to m
 }
 
 var avx2 = isa{
-	name:  "AVX2",
-	bytes: 32,
-	vec:   YMM,
-	load:  func(m, r Op) { VMOVDQU(m, r) },
-	and:   func(a, b, dst Op) { VPAND(a, b, dst) },
-	zero:  func(r VecVirtual) { VPXOR(r, r, r) },
-	ext:   func(imm, y, x Op) { VEXTRACTI128(imm, y, x) },
+	name:     "AVX2",
+	bytes:    32,
+	prefetch: 2,
+	vec:      YMM,
+	load:     func(m, r Op) { VMOVDQU(m, r) },
+	and:      func(a, b, dst Op) { VPAND(a, b, dst) },
+	zero:     func(r VecVirtual) { VPXOR(r, r, r) },
+	ext:      func(imm, y, x Op) { VEXTRACTI128(imm, y, x) },
 	lane: func(x Op, i int, m Mem) {
 		if i == 0 {
 			VMOVD(x, m)
@@ -91,13 +96,14 @@ var avx2 = isa{
 }
 
 var avx512 = isa{
-	name:  "AVX512",
-	bytes: 64,
-	vec:   ZMM,
-	load:  func(m, r Op) { VMOVDQU64(m, r) },
-	and:   func(a, b, dst Op) { VPANDD(a, b, dst) },
-	zero:  func(r VecVirtual) { VPXORD(r, r, r) },
-	ext:   func(imm, y, x Op) { VEXTRACTI32X4(imm, y, x) },
+	name:     "AVX512",
+	bytes:    64,
+	prefetch: 2,
+	vec:      ZMM,
+	load:     func(m, r Op) { VMOVDQU64(m, r) },
+	and:      func(a, b, dst Op) { VPANDD(a, b, dst) },
+	zero:     func(r VecVirtual) { VPXORD(r, r, r) },
+	ext:      func(imm, y, x Op) { VEXTRACTI32X4(imm, y, x) },
 	lane: func(x Op, i int, m Mem) {
 		// VPEXTRD has EVEX forms only with AVX512DQ.
 		if i != 0 {

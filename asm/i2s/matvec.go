@@ -69,13 +69,13 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 	}
 	// Software prefetch: a group of R rows is R·rb contiguous bytes, read
 	// as R short streams (a 2560-column row is only 10 cache lines, too
-	// short for the hardware prefetchers to lock on). pf runs prefetchAhead
+	// short for the hardware prefetchers to lock on). pf runs v.prefetch
 	// groups ahead of the group being read, R·v.bytes bytes per iteration.
 	var pf Register
-	if R > 1 && prefetchAhead > 0 {
+	if R > 1 && v.prefetch > 0 {
 		pf = GP64()
 		MOVQ(rb, pf)
-		SHLQ(U8(log2(R*prefetchAhead)), pf)
+		SHLQ(U8(log2(R*v.prefetch)), pf)
 		ADDQ(wp, pf)
 	}
 	qp := GP64()
@@ -160,9 +160,6 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 	SUBQ(U32(R), rows)
 	JMP(LabelRef(pfx))
 }
-
-// prefetchAhead is how many row groups ahead matVec prefetches (0: none).
-var prefetchAhead = 4
 
 func log2(n int) int {
 	l := 0

@@ -5,9 +5,9 @@ package kernels
 import "github.com/org/bitnet/internal/cpu"
 
 // Dispatch flags, set once from internal/cpu (after BITNET_CPU); tests
-// switch them with selectImplementation. A tier's kernels run when its flag
-// is set, most capable first; a kernel without an AVX-512 version uses its
-// AVX2 version in the avx512 tier.
+// switch them with selectImplementation. Each wrapper picks the most capable
+// kernel whose flag is set; a kernel without an AVX-512 (or VNNI) version
+// runs its next lower one in those tiers.
 var (
 	useAVX2   = cpu.X86.Tier() >= cpu.AVX2
 	useAVX512 = cpu.X86.Tier() >= cpu.AVX512

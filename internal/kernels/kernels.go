@@ -2,11 +2,17 @@
 // ternary × int8 products, activation quantization and the f16 output matrix.
 //
 // Every kernel has a portable Go reference (the *Generic functions, always
-// built); faster tiers for amd64 (AVX2, AVX-512), generated with avo from
-// the asm module, are selected once at start-up from internal/cpu (so
-// BITNET_CPU=generic|avx2 caps them) in dispatch_amd64.go. The integer
-// results of every tier are identical to the reference, and so are the
-// float32 results of QuantizeI8 and MatVecF16 (same rounding, same
+// built, simple and slow: the tests' ground truth). The tiers, selected once
+// at start-up in dispatch_amd64.go from internal/cpu (so BITNET_CPU=generic
+// or avx2 caps them):
+//
+//   - generic: Go; for I2_S the faster portable code of i2s_go.go;
+//   - avx2: AVX2 + F16C kernels generated with avo (see the asm module);
+//   - avx512: AVX-512 F/BW/VL kernels (the f16 kernel stays AVX2);
+//   - avx512vnni: the avx512 tier with VPDPBUSD in the I2_S kernels.
+//
+// The integer results of every tier are identical to the reference, and so
+// are the float32 results of QuantizeI8 and MatVecF16 (same rounding, same
 // summation order). The purego build tag, another architecture or another
 // compiler leaves only the Go code.
 //
