@@ -172,3 +172,40 @@ func TestGoldenDemo(t *testing.T) {
 	require.Equal(t, ref.GreedyText, ref.Prompt+res.Text)
 	require.Equal(t, StopMaxTokens, res.StopReason)
 }
+
+// TestGoldenOutputInt8: with the int8 output matrix every golden model still
+// meets the tolerance, and gives the same argmax as the exact pass wherever
+// the exact pass's top-2 margin is at least 1% of max|ref| (the golden rule).
+func TestGoldenOutputInt8(t *testing.T) {
+	for _, js := range goldenFiles(t, "*.json") {
+		g := loadGolden(t, js)
+		if _, err := os.Stat(g.path); err != nil {
+			continue
+		}
+		t.Run(strings.TrimSuffix(filepath.Base(g.path), filepath.Ext(g.path)), func(t *testing.T) {
+			m, err := Load(g.path, WithThreads(2), WithOutputInt8())
+			require.NoError(t, err)
+			defer m.Close()
+			require.Contains(t, m.Info().OutputType, "Q8")
+			s, err := m.NewSession()
+			require.NoError(t, err)
+			got, err := s.eval(context.Background(), g.Tokens, true)
+			require.NoError(t, err)
+			checkLogits(t, g, got)
+			exact, err := Load(g.path, WithThreads(2))
+			require.NoError(t, err)
+			defer exact.Close()
+			s2, err := exact.NewSession()
+			require.NoError(t, err)
+			want, err := s2.eval(context.Background(), g.Tokens, true)
+			require.NoError(t, err)
+			for i := range want {
+				a, a2 := topTwo(want[i])
+				b, _ := topTwo(got[i])
+				if float64(want[i][a]-want[i][a2]) >= 0.01*g.MaxAbs {
+					require.Equal(t, a, b, "argmax at %d", i)
+				}
+			}
+		})
+	}
+}

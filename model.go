@@ -86,9 +86,12 @@ type runState struct {
 	scores   [][]float32 // [part][group][ctx] attention scores
 	cos, sin []float32   // [n][ropeDim/2]
 	logits   []float32   // [n or 1][vocab]
+	q16u     []uint8     // [dim] 16-bit activation planes for the int8 output matrix
+	q16l     []uint8
+	q16acc   []int32 // [2·vocab]
 }
 
-func newRunState(c *config, maxBatch, ctx, threads int) *runState {
+func newRunState(c *config, maxBatch, ctx, threads int, outputInt8 bool) *runState {
 	pad := func(k int) int { return (k + 127) / 128 * 128 }
 	s := &runState{
 		maxBatch: maxBatch,
@@ -107,6 +110,10 @@ func newRunState(c *config, maxBatch, ctx, threads int) *runState {
 		actFFN:   newQuantActs(maxBatch, pad(c.ffn)),
 		cos:      make([]float32, maxBatch*c.ropeDim/2),
 		sin:      make([]float32, maxBatch*c.ropeDim/2),
+	}
+	if outputInt8 {
+		s.q16u, s.q16l = make([]uint8, c.dim), make([]uint8, c.dim)
+		s.q16acc = make([]int32, 2*c.vocab)
 	}
 	s.scores = make([][]float32, threads)
 	for i := range s.scores {
@@ -179,7 +186,7 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 	for t := first; t < n; t++ {
 		xn := s.xb[t*dim : (t+1)*dim]
 		rmsNorm(xn, x[t*dim:(t+1)*dim], w.outputNorm, c.eps)
-		w.output.matVec(pool, out[(t-first)*c.vocab:(t-first+1)*c.vocab], xn)
+		w.output.matVec(pool, out[(t-first)*c.vocab:(t-first+1)*c.vocab], xn, s)
 	}
 	return out, nil
 }
@@ -315,6 +322,41 @@ type floatMatrix struct {
 	f32        []float32
 	f16        []uint16 // IEEE half
 	bf16       []uint16
+	// The opt-in int8 copy (WithOutputInt8): rows of int8 with a scale and
+	// the integer sum of each row. Used by matVec instead of the above.
+	q8      []int8
+	q8Scale []float32
+	q8Sum   []int32
+}
+
+// typeName names the storage of the matrix.
+func (fm *floatMatrix) typeName() string {
+	switch {
+	case fm.q8 != nil:
+		return "Q8 (int8, a scale per row)"
+	case fm.f16 != nil:
+		return "F16"
+	case fm.bf16 != nil:
+		return "BF16"
+	}
+	return "F32"
+}
+
+// quantizeInt8 builds the int8 copy of the matrix, splitting the rows over
+// the pool.
+func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool) {
+	q := &floatMatrix{rows: fm.rows, cols: fm.cols}
+	q.q8 = make([]int8, fm.rows*fm.cols)
+	q.q8Scale = make([]float32, fm.rows)
+	q.q8Sum = make([]int32, fm.rows)
+	pool.For(fm.rows, 256, func(_, lo, hi int) {
+		row := make([]float32, fm.cols)
+		for r := lo; r < hi; r++ {
+			fm.row(row, r)
+			q.q8Scale[r], q.q8Sum[r] = kernels.QuantizeRowI8(q.q8[r*fm.cols:(r+1)*fm.cols], row)
+		}
+	})
+	*fm = *q
 }
 
 // row converts row r into dst.
@@ -333,11 +375,18 @@ func (fm *floatMatrix) row(dst []float32, r int) {
 	}
 }
 
-// matVec sets dst = M·x, splitting the rows over the pool.
-func (fm *floatMatrix) matVec(pool *parallel.Pool, dst, x []float32) {
+// matVec sets dst = M·x, splitting the rows over the pool. s is scratch
+// for the int8 matrix.
+func (fm *floatMatrix) matVec(pool *parallel.Pool, dst, x []float32, s *runState) {
 	k := fm.cols
+	var qs float32
+	if fm.q8 != nil {
+		qs = kernels.QuantizeQ16(s.q16u, s.q16l, x)
+	}
 	pool.For(fm.rows, 64, func(_, lo, hi int) {
 		switch {
+		case fm.q8 != nil:
+			kernels.MatVecQ8(dst[lo:hi], fm.q8[lo*k:hi*k], fm.q8Scale[lo:hi], fm.q8Sum[lo:hi], s.q16u, s.q16l, qs, s.q16acc[2*lo:2*hi])
 		case fm.f16 != nil:
 			kernels.MatVecF16(dst[lo:hi], fm.f16[lo*k:hi*k], x)
 		case fm.bf16 != nil:

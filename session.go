@@ -29,7 +29,7 @@ func (m *Model) NewSession() (*Session, error) {
 	}
 	defer m.release()
 	c := &m.cfg
-	rs := newRunState(c, m.batch, m.ctxSize, m.pool.Threads())
+	rs := newRunState(c, m.batch, m.ctxSize, m.pool.Threads(), m.w.output.q8 != nil)
 	rs.logits = make([]float32, c.vocab)
 	m.sessions.Add(1)
 	return &Session{m: m, cache: newKVCache(c.layers, m.ctxSize, c.kvDim()), rs: rs, pending: -1}, nil

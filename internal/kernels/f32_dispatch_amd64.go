@@ -32,3 +32,11 @@ func DotBF16(w []uint16, x []float32) float32 {
 	}
 	return dotBF16Generic(w, x)
 }
+
+func matVecQ8(dst []int32, w []int8, u, l []uint8) {
+	if useVNNI && len(u)&63 == 0 && len(u) > 0 && len(dst) >= 2 {
+		matVecQ8VNNI(dst, w[:len(dst)/2*len(u)], u, l[:len(u)])
+		return
+	}
+	matVecQ8Generic(dst, w, u, l)
+}

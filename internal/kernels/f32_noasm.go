@@ -10,3 +10,5 @@ func AxpyF32(y []float32, a float32, x []float32) { axpyF32Generic(y, a, x) }
 
 // DotBF16 returns Σ bf16(w[j])·x[j] (len(w) ≥ len(x)).
 func DotBF16(w []uint16, x []float32) float32 { return dotBF16Generic(w, x) }
+
+func matVecQ8(dst []int32, w []int8, u, l []uint8) { matVecQ8Generic(dst, w, u, l) }
