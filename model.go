@@ -3,8 +3,10 @@ package bitnet
 import (
 	"context"
 	"math"
+	"unsafe"
 
 	"github.com/org/bitnet/internal/kernels"
+	"github.com/org/bitnet/internal/mmap"
 	"github.com/org/bitnet/internal/parallel"
 )
 
@@ -329,6 +331,17 @@ type floatMatrix struct {
 	q8Sum   []int32
 }
 
+// bytes returns the matrix's storage as bytes.
+func (fm *floatMatrix) bytes() []byte {
+	switch {
+	case fm.f16 != nil:
+		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(fm.f16))), 2*len(fm.f16))
+	case fm.bf16 != nil:
+		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(fm.bf16))), 2*len(fm.bf16))
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(fm.f32))), 4*len(fm.f32))
+}
+
 // typeName names the storage of the matrix.
 func (fm *floatMatrix) typeName() string {
 	switch {
@@ -349,11 +362,20 @@ func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool) {
 	q.q8 = make([]int8, fm.rows*fm.cols)
 	q.q8Scale = make([]float32, fm.rows)
 	q.q8Sum = make([]int32, fm.rows)
-	pool.For(fm.rows, 256, func(_, lo, hi int) {
+	// The source rows are read once: their pages are given back as the
+	// work goes (they are read again from the file for the few embedding
+	// rows a prompt looks up), so the copy does not add to the peak memory.
+	src := fm.bytes()
+	rowBytes := len(src) / fm.rows
+	pool.For(fm.rows, 1024, func(_, lo, hi int) {
 		row := make([]float32, fm.cols)
 		for r := lo; r < hi; r++ {
 			fm.row(row, r)
 			q.q8Scale[r], q.q8Sum[r] = kernels.QuantizeRowI8(q.q8[r*fm.cols:(r+1)*fm.cols], row)
+			if done := r + 1; done%1024 == 0 || done == hi {
+				start := max(lo, done-1024)
+				mmap.Release(src[start*rowBytes : done*rowBytes])
+			}
 		}
 	})
 	*fm = *q

@@ -34,6 +34,7 @@ type report struct {
 	Model                   string  `json:"model"`
 	Threads                 int     `json:"threads"`
 	CPU                     string  `json:"cpu_tier,omitempty"`
+	OutputInt8              bool    `json:"output_int8,omitempty"`
 	FileMB                  float64 `json:"file_mb"`
 	LoadS                   float64 `json:"load_s"`
 	PromptTokens            int     `json:"prompt_tokens"`
@@ -55,6 +56,8 @@ func main() {
 	makeModel := flag.String("make-model", "", "write a 2B4T-shaped model with random weights into this directory and exit")
 	vocab := flag.String("vocab", filepath.Join("testdata", "tokenizer", "llama3-vocab.gguf"), "GGUF file whose tokenizer the made model gets")
 	readMB := flag.Int("read-mb", 1024, "size of the read-bandwidth buffer in MB (0: skip)")
+	int8Out := flag.Bool("output-int8", false, "keep the output matrix as int8 (bitnet.WithOutputInt8)")
+	batch := flag.Int("batch", 128, "prompt tokens per forward pass (bitnet.WithBatchSize)")
 	flag.Parse()
 
 	if *makeModel != "" {
@@ -75,7 +78,11 @@ func main() {
 	resetPeakRSS()
 
 	start := time.Now()
-	m, err := bitnet.Load(*model, bitnet.WithThreads(*threads), bitnet.WithContextSize(*prompt+*gen+8))
+	opts := []bitnet.LoadOption{bitnet.WithThreads(*threads), bitnet.WithContextSize(*prompt + *gen + 8), bitnet.WithBatchSize(*batch)}
+	if *int8Out {
+		opts = append(opts, bitnet.WithOutputInt8())
+	}
+	m, err := bitnet.Load(*model, opts...)
 	if err != nil {
 		fail(err)
 	}
@@ -113,7 +120,8 @@ func main() {
 		r.DecodeTokensPerS = float64(*gen) / time.Since(start).Seconds()
 	}
 	r.PeakRSSMB = peakRSSMB()
-	r.DecodeGBPerToken = decodeBytes(info) / 1e9
+	r.DecodeGBPerToken = decodeBytes(info, *int8Out) / 1e9
+	r.OutputInt8 = *int8Out
 	if r.ReadGBPerS > 0 {
 		r.DecodeBandwidthFraction = r.DecodeTokensPerS * r.DecodeGBPerToken / r.ReadGBPerS
 	}
@@ -124,10 +132,14 @@ func main() {
 
 // decodeBytes estimates the weight bytes one decode token reads: every
 // ternary projection at 2 bits a weight and the f16 output matrix.
-func decodeBytes(info bitnet.ModelInfo) float64 {
+func decodeBytes(info bitnet.ModelInfo, int8Out bool) float64 {
 	qkv := info.Heads*info.HeadDim + 2*info.KVHeads*info.HeadDim
 	perLayer := float64(info.Hidden*(qkv+info.Heads*info.HeadDim) + 3*info.Hidden*info.FFN)
-	return float64(info.Layers)*perLayer/4 + float64(info.VocabSize*info.Hidden)*2
+	out := float64(info.VocabSize*info.Hidden) * 2
+	if int8Out {
+		out /= 2
+	}
+	return float64(info.Layers)*perLayer/4 + out
 }
 
 func argmax(x []float32) int {

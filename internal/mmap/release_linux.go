@@ -1,4 +1,4 @@
-package convert
+package mmap
 
 import (
 	"bufio"
@@ -14,7 +14,7 @@ var pageSize = os.Getpagesize()
 // madvPageout is Linux's MADV_PAGEOUT (5.4 and later).
 const madvPageout = 21
 
-// release gives back the memory of the whole pages inside data, a view of
+// Release gives back the memory of the whole pages inside data, a view of
 // the input file, so that a conversion's resident memory does not grow
 // with the input it has read. The data stays valid: pages are read back
 // from the file when touched again.
@@ -24,7 +24,7 @@ const madvPageout = 21
 // file was read into memory because it could not be mapped, dropping would
 // lose the data, so the kernel is only asked to page it out
 // (MADV_PAGEOUT), which never loses anything.
-func release(data []byte) {
+func Release(data []byte) {
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
 	lo := 0
 	if r := int(start % uintptr(pageSize)); r != 0 {
@@ -44,11 +44,11 @@ func release(data []byte) {
 	syscall.Madvise(data[lo:hi], advice)
 }
 
-// releaseAround gives back the pages within 2 MiB of data (the largest
+// ReleaseAround gives back the pages within 2 MiB of data (the largest
 // folio the kernel maps on one fault), clipped to its file mapping: reading
 // a few bytes, such as a scale, maps whole folios of the file around them.
 // It does nothing when data is not in a file mapping.
-func releaseAround(data []byte) {
+func ReleaseAround(data []byte) {
 	if len(data) == 0 {
 		return
 	}
