@@ -2,7 +2,10 @@
 package parallel
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Pool is a fixed set of worker goroutines shared by every caller. A call
@@ -19,7 +22,7 @@ type task struct {
 	fn     *func(part, lo, hi int)
 	part   int
 	lo, hi int
-	wg     *sync.WaitGroup
+	done   *atomic.Int32
 }
 
 // New starts a pool for threads-way parallelism (threads−1 workers plus the
@@ -36,14 +39,44 @@ func New(threads int) *Pool {
 // Threads returns the pool's parallelism.
 func (p *Pool) Threads() int { return p.threads }
 
+// spinFor is how long an idle worker, or a caller waiting for its parts,
+// polls before it blocks: the gaps between the parallel loops of a forward
+// pass are a few microseconds, shorter than waking a parked goroutine.
+const spinFor = 100 * time.Microsecond
+
 func (p *Pool) work() {
-	for t := range p.tasks {
+	for {
+		t, ok := p.next()
+		if !ok {
+			return
+		}
 		(*t.fn)(t.part, t.lo, t.hi)
-		t.wg.Done()
+		t.done.Add(1)
 	}
 }
 
-var wgPool = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+// next returns the next task, polling for a while before blocking.
+func (p *Pool) next() (task, bool) {
+	var deadline time.Time
+	for i := 0; ; i++ {
+		select {
+		case t, ok := <-p.tasks:
+			return t, ok
+		default:
+		}
+		if i&63 == 63 {
+			now := time.Now()
+			if deadline.IsZero() {
+				deadline = now.Add(spinFor)
+			} else if now.After(deadline) {
+				t, ok := <-p.tasks
+				return t, ok
+			}
+		}
+	}
+}
+
+var counters = sync.Pool{New: func() any { return new(atomic.Int32) }}
 
 // For calls fn(part, lo, hi) over contiguous ranges covering [0, n), each
 // a multiple of grain long (except the last), and waits for all of them.
@@ -60,15 +93,21 @@ func (p *Pool) For(n, grain int, fn func(part, lo, hi int)) {
 		fn(0, 0, n)
 		return
 	}
-	wg := wgPool.Get().(*sync.WaitGroup)
-	wg.Add(parts - 1)
+	done := counters.Get().(*atomic.Int32)
+	done.Store(0)
 	bound := func(i int) int { return min(n, (units*i/parts)*grain) }
 	for i := 1; i < parts; i++ {
-		p.tasks <- task{fn: &fn, part: i, lo: bound(i), hi: bound(i + 1), wg: wg}
+		p.tasks <- task{fn: &fn, part: i, lo: bound(i), hi: bound(i + 1), done: done}
 	}
 	fn(0, 0, bound(1))
-	wg.Wait()
-	wgPool.Put(wg)
+	// The other parts usually end within microseconds of this one: poll,
+	// then yield the processor while they take longer.
+	for i := 0; done.Load() < int32(parts-1); i++ {
+		if i > 256 {
+			runtime.Gosched()
+		}
+	}
+	counters.Put(done)
 }
 
 // Close stops the workers. The pool must not be used afterwards.
