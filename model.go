@@ -81,11 +81,11 @@ type runState struct {
 	att      []float32 // [n][qDim] attention output
 	proj     []float32 // [n][dim] projection output
 	g, u     []float32 // [n][ffn]
-	acc      []int32   // [n][max(rows)] integer sums
+	acc      []int32   // integer sums: [Σrows][n] of the projections applied together
 	actDim   *quantActs
 	actQ     *quantActs // for o_proj's input (qDim)
 	actFFN   *quantActs
-	scores   [][]float32 // [part][group][ctx] attention scores
+	scores   [][]float32 // [part][ctx] attention scores
 	cos, sin []float32   // [n][ropeDim/2]
 	logits   []float32   // [n or 1][vocab]
 	q16u     []uint8     // [dim] 16-bit activation planes for the int8 output matrix
@@ -106,7 +106,7 @@ func newRunState(c *config, maxBatch, ctx, threads int, outputInt8 bool) *runSta
 		proj:     make([]float32, maxBatch*c.dim),
 		g:        make([]float32, maxBatch*c.ffn),
 		u:        make([]float32, maxBatch*c.ffn),
-		acc:      make([]int32, maxBatch*max(c.dim, c.qDim(), c.ffn)),
+		acc:      make([]int32, maxBatch*max(c.dim, c.qDim()+2*c.kvDim(), 2*c.ffn)),
 		actDim:   newQuantActs(maxBatch, pad(c.dim)),
 		actQ:     newQuantActs(maxBatch, pad(c.qDim())),
 		actFFN:   newQuantActs(maxBatch, pad(c.ffn)),
@@ -119,7 +119,7 @@ func newRunState(c *config, maxBatch, ctx, threads int, outputInt8 bool) *runSta
 	}
 	s.scores = make([][]float32, threads)
 	for i := range s.scores {
-		s.scores[i] = make([]float32, ctx*(c.heads/c.kvHeads))
+		s.scores[i] = make([]float32, ctx)
 	}
 	return s
 }
@@ -149,14 +149,11 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 		// Attention: q, k, v from one quantization of the normalized input.
 		rmsNorm(s.xb[:n*dim], x, ly.attnNorm, c.eps)
 		s.actDim.quantize(s.xb[:n*dim], n)
-		ly.q.apply(pool, s.q[:n*qDim], s.actDim, s.acc)
-		ly.k.apply(pool, s.k[:n*kvDim], s.actDim, s.acc)
-		ly.v.apply(pool, s.v[:n*kvDim], s.actDim, s.acc)
+		applyAll(pool, s.actDim, s.acc, []*bitLinear{&ly.q, &ly.k, &ly.v}, [][]float32{s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]})
 		for t := 0; t < n; t++ {
 			m.rope(s.q[t*qDim:(t+1)*qDim], c.heads, s, t)
 			m.rope(s.k[t*kvDim:(t+1)*kvDim], c.kvHeads, s, t)
-			copy(cache.keys(l, pos0+t), s.k[t*kvDim:(t+1)*kvDim])
-			copy(cache.values(l, pos0+t), s.v[t*kvDim:(t+1)*kvDim])
+			cache.store(l, pos0+t, s.k[t*kvDim:(t+1)*kvDim], s.v[t*kvDim:(t+1)*kvDim])
 		}
 		m.attention(s, cache, l, pos0, n)
 
@@ -169,8 +166,7 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 		// Feed-forward: down(subnorm(act(gate·f) ⊙ (up·f))).
 		rmsNorm(s.xb[:n*dim], x, ly.ffnNorm, c.eps)
 		s.actDim.quantize(s.xb[:n*dim], n)
-		ly.gate.apply(pool, s.g[:n*ffn], s.actDim, s.acc)
-		ly.up.apply(pool, s.u[:n*ffn], s.actDim, s.acc)
+		applyAll(pool, s.actDim, s.acc, []*bitLinear{&ly.gate, &ly.up}, [][]float32{s.g[:n*ffn], s.u[:n*ffn]})
 		gateActivation(s.g[:n*ffn], s.u[:n*ffn], c.act)
 		rmsNorm(s.g[:n*ffn], s.g[:n*ffn], ly.ffnSubNorm, c.eps)
 		s.actFFN.quantize(s.g[:n*ffn], n)
@@ -263,37 +259,29 @@ func (m *Model) rope(v []float32, heads int, s *runState, t int) {
 
 // attention computes causal grouped-query attention for the n batch tokens
 // at positions pos0…: query head h reads key/value head h/(heads/kvHeads).
-// The heads that share a key/value head are done together, so that each
-// cached key and value row is read once for all of them.
+// The work is split by (token, query head); consecutive query heads share a
+// key/value head, whose positions are contiguous in the cache.
 func (m *Model) attention(s *runState, cache *kvCache, l, pos0, n int) {
 	c := &m.cfg
 	hd, qDim := c.headDim, c.qDim()
 	group := c.heads / c.kvHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	m.pool.For(n*c.kvHeads, 1, func(part, lo, hi int) {
+	m.pool.For(n*c.heads, 1, func(part, lo, hi int) {
 		scores := s.scores[part]
 		for i := lo; i < hi; i++ {
-			t, kvh := i/c.kvHeads, i%c.kvHeads
-			p := pos0 + t
-			kvOff := kvh * hd
-			span := p + 1
-			q := s.q[t*qDim+kvh*group*hd : t*qDim+(kvh+1)*group*hd]
-			for j := 0; j < span; j++ {
-				k := cache.keys(l, j)[kvOff : kvOff+hd]
-				for g := 0; g < group; g++ {
-					scores[g*span+j] = kernels.DotF32(q[g*hd:(g+1)*hd], k) * scale
-				}
+			t, h := i/c.heads, i%c.heads
+			span := pos0 + t + 1
+			q := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
+			keys, values := cache.keys(l, h/group), cache.values(l, h/group)
+			sc := scores[:span]
+			for j := range sc {
+				sc[j] = kernels.DotF32(q, keys[j*hd:(j+1)*hd]) * scale
 			}
-			out := s.att[t*qDim+kvh*group*hd : t*qDim+(kvh+1)*group*hd]
+			softmaxInPlace(sc)
+			out := s.att[t*qDim+h*hd : t*qDim+(h+1)*hd]
 			clear(out)
-			for g := 0; g < group; g++ {
-				softmaxInPlace(scores[g*span : (g+1)*span])
-			}
-			for j := 0; j < span; j++ {
-				v := cache.values(l, j)[kvOff : kvOff+hd]
-				for g := 0; g < group; g++ {
-					kernels.AxpyF32(out[g*hd:(g+1)*hd], scores[g*span+j], v)
-				}
+			for j, a := range sc {
+				kernels.AxpyF32(out, a, values[j*hd:(j+1)*hd])
 			}
 		}
 	})

@@ -32,7 +32,7 @@ func (m *Model) NewSession() (*Session, error) {
 	rs := newRunState(c, m.batch, m.ctxSize, m.pool.Threads(), m.w.output.q8 != nil)
 	rs.logits = make([]float32, c.vocab)
 	m.sessions.Add(1)
-	return &Session{m: m, cache: newKVCache(c.layers, m.ctxSize, c.kvDim()), rs: rs, pending: -1}, nil
+	return &Session{m: m, cache: newKVCache(c.layers, m.ctxSize, c.kvHeads, c.headDim), rs: rs, pending: -1}, nil
 }
 
 // Eval appends ids to the sequence and runs them through the model; the

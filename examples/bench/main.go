@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,7 @@ func main() {
 	readMB := flag.Int("read-mb", 1024, "size of the read-bandwidth buffer in MB (0: skip)")
 	int8Out := flag.Bool("output-int8", false, "keep the output matrix as int8 (bitnet.WithOutputInt8)")
 	batch := flag.Int("batch", 128, "prompt tokens per forward pass (bitnet.WithBatchSize)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the decode phase to this file")
 	flag.Parse()
 
 	if *makeModel != "" {
@@ -108,6 +110,14 @@ func main() {
 	r.PromptTokens = *prompt
 	r.PrefillTokensPerS = float64(*prompt) / time.Since(start).Seconds()
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	start = time.Now()
 	for i := 0; i < *gen; i++ {
 		next := argmax(s.Logits())
