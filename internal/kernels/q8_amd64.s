@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func matVecQ8VNNI(dst []int32, w []int8, u []uint8, l []uint8)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, MMX+
 TEXT ·matVecQ8VNNI(SB), NOSPLIT, $0-96
 	MOVQ dst_base+0(FP), AX
 	MOVQ dst_len+8(FP), CX
@@ -30,25 +30,31 @@ rows4:
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	LEAQ   (DX)(R8*1), R11
-	XORQ   R12, R12
+	LEAQ   (DX)(DI*8), R12
+	XORQ   R13, R13
 
 cols4:
-	VMOVDQU8      (BX)(R12*1), Z8
-	VMOVDQU8      (SI)(R12*1), Z9
-	VMOVDQU8      (DX)(R12*1), Z10
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, R12
+	VMOVDQU8      (BX)(R13*1), Z8
+	VMOVDQU8      (SI)(R13*1), Z9
+	VMOVDQU8      (DX)(R13*1), Z10
 	VPDPBUSD      Z10, Z8, Z0
 	VPDPBUSD      Z10, Z9, Z1
-	VMOVDQU8      (R9)(R12*1), Z10
+	VMOVDQU8      (R9)(R13*1), Z10
 	VPDPBUSD      Z10, Z8, Z2
 	VPDPBUSD      Z10, Z9, Z3
-	VMOVDQU8      (R10)(R12*1), Z10
+	VMOVDQU8      (R10)(R13*1), Z10
 	VPDPBUSD      Z10, Z8, Z4
 	VPDPBUSD      Z10, Z9, Z5
-	VMOVDQU8      (R11)(R12*1), Z10
+	VMOVDQU8      (R11)(R13*1), Z10
 	VPDPBUSD      Z10, Z8, Z6
 	VPDPBUSD      Z10, Z9, Z7
-	ADDQ          $0x40, R12
-	CMPQ          R12, DI
+	ADDQ          $0x40, R13
+	CMPQ          R13, DI
 	JB            cols4
 	VEXTRACTI64X4 $0x01, Z0, Y8
 	VPADDD        Y0, Y8, Y8
