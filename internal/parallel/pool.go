@@ -10,12 +10,34 @@ import (
 
 // Pool is a fixed set of worker goroutines shared by every caller. A call
 // to For splits its range into at most Threads() parts; the calling
-// goroutine runs one part and the workers the others, so concurrent callers
-// share the workers instead of starting goroutines of their own.
+// goroutine runs one part and hands the others to idle workers. A part for
+// which no worker is idle (another caller has them) is run by the caller
+// itself, so concurrent callers share the workers and never oversubscribe
+// the cores or wait for each other.
+//
+// Workers poll their slot for a while after a task, since the next loop of
+// a forward pass follows within microseconds, and then sleep until woken.
 type Pool struct {
 	threads int
-	tasks   chan task
+	slots   []slot
+	closed  atomic.Bool
 	once    sync.Once
+}
+
+// Slot states.
+const (
+	spinning int32 = iota // idle, polling the slot
+	sleeping              // idle, blocked on wake
+	claimed               // a caller is writing the task
+	assigned              // the task is ready
+	running
+)
+
+type slot struct {
+	state atomic.Int32
+	task  task
+	wake  chan struct{}
+	_     [64]byte // keep slots on separate cache lines
 }
 
 type task struct {
@@ -25,13 +47,17 @@ type task struct {
 	done   *atomic.Int32
 }
 
+// spinFor is how long an idle worker polls before it sleeps.
+const spinFor = 200 * time.Microsecond
+
 // New starts a pool for threads-way parallelism (threads−1 workers plus the
 // caller). threads < 1 means 1.
 func New(threads int) *Pool {
 	threads = max(threads, 1)
-	p := &Pool{threads: threads, tasks: make(chan task, 4*threads)}
-	for range threads - 1 {
-		go p.work()
+	p := &Pool{threads: threads, slots: make([]slot, threads-1)}
+	for i := range p.slots {
+		p.slots[i].wake = make(chan struct{}, 1)
+		go p.work(&p.slots[i])
 	}
 	return p
 }
@@ -39,41 +65,54 @@ func New(threads int) *Pool {
 // Threads returns the pool's parallelism.
 func (p *Pool) Threads() int { return p.threads }
 
-// spinFor is how long an idle worker, or a caller waiting for its parts,
-// polls before it blocks: the gaps between the parallel loops of a forward
-// pass are a few microseconds, shorter than waking a parked goroutine.
-const spinFor = 100 * time.Microsecond
-
-func (p *Pool) work() {
+func (p *Pool) work(s *slot) {
 	for {
-		t, ok := p.next()
-		if !ok {
-			return
-		}
-		(*t.fn)(t.part, t.lo, t.hi)
-		t.done.Add(1)
-	}
-}
-
-// next returns the next task, polling for a while before blocking.
-func (p *Pool) next() (task, bool) {
-	var deadline time.Time
-	for i := 0; ; i++ {
-		select {
-		case t, ok := <-p.tasks:
-			return t, ok
-		default:
-		}
-		if i&63 == 63 {
+		var deadline time.Time
+		for i := 0; s.state.Load() != assigned; i++ {
+			if i&255 != 255 {
+				continue
+			}
+			if p.closed.Load() {
+				return
+			}
 			now := time.Now()
 			if deadline.IsZero() {
 				deadline = now.Add(spinFor)
-			} else if now.After(deadline) {
-				t, ok := <-p.tasks
-				return t, ok
+				continue
+			}
+			if now.After(deadline) && s.state.CompareAndSwap(spinning, sleeping) {
+				<-s.wake
+				if p.closed.Load() && s.state.Load() != assigned {
+					return
+				}
+				deadline = time.Time{}
+			}
+			runtime.Gosched()
+		}
+		s.state.Store(running)
+		t := s.task
+		(*t.fn)(t.part, t.lo, t.hi)
+		t.done.Add(1)
+		s.state.Store(spinning)
+	}
+}
+
+// give hands t to an idle worker; it reports false when none is idle.
+func (p *Pool) give(t task) bool {
+	for i := range p.slots {
+		s := &p.slots[i]
+		for _, from := range [...]int32{spinning, sleeping} {
+			if s.state.CompareAndSwap(from, claimed) {
+				s.task = t
+				s.state.Store(assigned)
+				if from == sleeping {
+					s.wake <- struct{}{}
+				}
+				return true
 			}
 		}
 	}
+	return false
 }
 
 var counters = sync.Pool{New: func() any { return new(atomic.Int32) }}
@@ -93,16 +132,26 @@ func (p *Pool) For(n, grain int, fn func(part, lo, hi int)) {
 		fn(0, 0, n)
 		return
 	}
+	bound := func(i int) int { return min(n, (units*i/parts)*grain) }
 	done := counters.Get().(*atomic.Int32)
 	done.Store(0)
-	bound := func(i int) int { return min(n, (units*i/parts)*grain) }
+	given := int32(0)
+	var mine [8]int // parts no worker took
+	own := mine[:0]
 	for i := 1; i < parts; i++ {
-		p.tasks <- task{fn: &fn, part: i, lo: bound(i), hi: bound(i + 1), done: done}
+		if p.give(task{fn: &fn, part: i, lo: bound(i), hi: bound(i + 1), done: done}) {
+			given++
+		} else {
+			own = append(own, i)
+		}
 	}
 	fn(0, 0, bound(1))
+	for _, i := range own {
+		fn(i, bound(i), bound(i+1))
+	}
 	// The other parts usually end within microseconds of this one: poll,
 	// then yield the processor while they take longer.
-	for i := 0; done.Load() < int32(parts-1); i++ {
+	for i := 0; done.Load() < given; i++ {
 		if i > 256 {
 			runtime.Gosched()
 		}
@@ -112,5 +161,13 @@ func (p *Pool) For(n, grain int, fn func(part, lo, hi int)) {
 
 // Close stops the workers. The pool must not be used afterwards.
 func (p *Pool) Close() {
-	p.once.Do(func() { close(p.tasks) })
+	p.once.Do(func() {
+		p.closed.Store(true)
+		for i := range p.slots {
+			select {
+			case p.slots[i].wake <- struct{}{}:
+			default:
+			}
+		}
+	})
 }
