@@ -29,7 +29,7 @@ func WithThreads(n int) LoadOption { return func(c *loadConfig) { c.threads = n 
 func WithContextSize(n int) LoadOption { return func(c *loadConfig) { c.ctxSize = n } }
 
 // WithBatchSize sets how many prompt tokens go through the model in one
-// pass (default 64). Larger batches read the weights fewer times but need
+// pass (default 128). Larger batches read the weights fewer times but need
 // more scratch memory per session.
 func WithBatchSize(n int) LoadOption { return func(c *loadConfig) { c.maxBatch = n } }
 
@@ -132,7 +132,7 @@ func LoadGGUF(data []byte, opts ...LoadOption) (*Model, error) {
 }
 
 func loadOptions(opts []LoadOption) (loadConfig, error) {
-	lc := loadConfig{threads: runtime.NumCPU(), maxBatch: 64}
+	lc := loadConfig{threads: runtime.NumCPU(), maxBatch: 128}
 	for _, o := range opts {
 		o(&lc)
 	}

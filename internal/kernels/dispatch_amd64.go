@@ -110,3 +110,33 @@ func matVecF16(dst []float32, w []uint16, x []float32) {
 		matVecF16Generic(dst, w, x)
 	}
 }
+
+func dotF32(a, b []float32) float32 {
+	if useAVX2 && len(a)&15 == 0 && len(a) > 0 {
+		return dotF32AVX2(a, b)
+	}
+	return dotF32Generic(a, b) // tails keep the reference's lane order
+}
+
+func axpyF32(y []float32, a float32, x []float32) {
+	if n := len(y) &^ 15; useAVX2 && n > 0 {
+		axpyF32AVX2(y[:n], a, x[:n])
+		y, x = y[n:], x[n:]
+	}
+	axpyF32Generic(y, a, x)
+}
+
+func dotBF16(w []uint16, x []float32) float32 {
+	if useAVX2 && len(x)&15 == 0 && len(x) > 0 {
+		return dotBF16AVX2(w, x)
+	}
+	return dotBF16Generic(w, x)
+}
+
+func matVecQ8(dst []int32, w []int8, u, l []uint8) {
+	if useVNNI && len(u)&63 == 0 && len(u) > 0 && len(dst) >= 2 {
+		matVecQ8VNNI(dst, w[:len(dst)/2*len(u)], u, l[:len(u)])
+		return
+	}
+	matVecQ8Generic(dst, w, u, l)
+}

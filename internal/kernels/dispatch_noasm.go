@@ -14,3 +14,11 @@ func matMulI2S(dst []int32, ldd int, w []byte, rows int, q []int8, k, n int) {
 }
 
 func matVecF16(dst []float32, w []uint16, x []float32) { matVecF16Generic(dst, w, x) }
+
+func dotF32(a, b []float32) float32 { return dotF32Generic(a, b) }
+
+func axpyF32(y []float32, a float32, x []float32) { axpyF32Generic(y, a, x) }
+
+func dotBF16(w []uint16, x []float32) float32 { return dotBF16Generic(w, x) }
+
+func matVecQ8(dst []int32, w []int8, u, l []uint8) { matVecQ8Generic(dst, w, u, l) }

@@ -71,3 +71,14 @@ func MatVecF32(dst []float32, w []float32, x []float32) {
 		dst[r] = DotF32(w[r*k:(r+1)*k], x)
 	}
 }
+
+// DotF32 returns Σ a[j]·b[j] (len(b) ≥ len(a)), in the order of
+// dotF32Generic on every tier.
+func DotF32(a, b []float32) float32 { return dotF32(a, b[:len(a)]) }
+
+// AxpyF32 sets y[i] += a·x[i] for i < len(y) (len(x) ≥ len(y)).
+func AxpyF32(y []float32, a float32, x []float32) { axpyF32(y, a, x[:len(y)]) }
+
+// DotBF16 returns Σ bf16(w[j])·x[j] (len(w) ≥ len(x)), in the order of
+// dotF32Generic on every tier.
+func DotBF16(w []uint16, x []float32) float32 { return dotBF16(w[:len(x)], x) }
