@@ -42,27 +42,53 @@ func (a *quantActs) quantize(x []float32, n int) {
 // a.n tokens, splitting the rows over the pool. acc is scratch of at least
 // n×rows int32.
 func (l *bitLinear) apply(pool *parallel.Pool, out []float32, a *quantActs, acc []int32) {
-	w := l.w
-	rows, n, rb := w.Rows, a.n, w.RowBytes()
-	if w.BlockScales != nil {
-		l.applyBlockScaled(pool, out, a)
-		return
-	}
-	pool.For(rows, 16, func(_, lo, hi int) {
-		if n == 1 {
-			kernels.MatVecI2S(acc[lo:hi], w.Data[lo*rb:hi*rb], a.q[:a.kp])
-		} else {
-			kernels.MatMulI2S(acc[lo:], rows, w.Data[lo*rb:hi*rb], hi-lo, a.q[:n*a.kp], a.kp, n)
-		}
-		for t := 0; t < n; t++ {
-			f := w.Scale * l.scale / a.scale[t]
-			sum := a.sum[t]
-			o, c := out[t*rows:(t+1)*rows], acc[t*rows:(t+1)*rows]
-			for r := lo; r < hi; r++ {
-				o[r] = float32(c[r]-sum) * f
+	applyAll(pool, a, acc, []*bitLinear{l}, [][]float32{out})
+}
+
+// applyAll applies several projections to the same activations in one
+// parallel loop over all their rows (q, k and v; gate and up), so that the
+// pool synchronizes once. acc is scratch of at least n×Σrows int32.
+func applyAll(pool *parallel.Pool, a *quantActs, acc []int32, ls []*bitLinear, outs [][]float32) {
+	total := 0
+	for _, l := range ls {
+		if l.w.BlockScales != nil {
+			for i, l := range ls {
+				l.applyBlockScaled(pool, outs[i], a)
 			}
+			return
+		}
+		total += l.w.Rows
+	}
+	pool.For(total, 16, func(_, lo, hi int) {
+		off := 0
+		for i, l := range ls {
+			rows := l.w.Rows
+			if from, to := max(lo, off), min(hi, off+rows); from < to {
+				l.rows(from-off, to-off, outs[i], a, acc[a.n*off:])
+			}
+			off += rows
 		}
 	})
+}
+
+// rows computes rows [lo, hi) of apply; acc is the matrix's own scratch
+// (n×rows int32).
+func (l *bitLinear) rows(lo, hi int, out []float32, a *quantActs, acc []int32) {
+	w := l.w
+	rows, n, rb := w.Rows, a.n, w.RowBytes()
+	if n == 1 {
+		kernels.MatVecI2S(acc[lo:hi], w.Data[lo*rb:hi*rb], a.q[:a.kp])
+	} else {
+		kernels.MatMulI2S(acc[lo:], rows, w.Data[lo*rb:hi*rb], hi-lo, a.q[:n*a.kp], a.kp, n)
+	}
+	for t := 0; t < n; t++ {
+		f := w.Scale * l.scale / a.scale[t]
+		sum := a.sum[t]
+		o, c := out[t*rows:(t+1)*rows], acc[t*rows:(t+1)*rows]
+		for r := lo; r < hi; r++ {
+			o[r] = float32(c[r]-sum) * f
+		}
+	}
 }
 
 // applyBlockScaled is apply for matrices with one scale per 256 weights (TQ
