@@ -100,7 +100,7 @@ func median(g []run, f func(run) float64) float64 {
 // svg draws two panels (prefill, decode) of horizontal bars.
 func svg(title string, runs []run, refs []ref) string {
 	const (
-		width, left, barH, gap, panelGap, top = 760, 150, 18, 6, 40, 50
+		width, left, barH, gap, panelGap, top = 820, 210, 18, 6, 40, 50
 	)
 	plotW := float64(width - left - 70)
 	var b strings.Builder
