@@ -178,11 +178,8 @@ func modelFromGGUF(name string, f *gguf.File) (*Model, error) {
 			return nil, err
 		}
 	}
-	w.layers = make([]layer, c.layers)
-	for i := range w.layers {
-		if err := tl.layer(&w.layers[i], i, &m.cfg); err != nil {
-			return nil, err
-		}
+	if w.layers, err = loadLayers(&m.cfg, tl.vector, tl.ternary); err != nil {
+		return nil, err
 	}
 
 	tok, err := newTokenizerFromGGUF(f)
@@ -346,33 +343,6 @@ func (tl *tensorLoader) ternary(name string, rows, cols int) (bitLinear, error) 
 		lin.scale = s[0]
 	}
 	return lin, nil
-}
-
-func (tl *tensorLoader) layer(ly *layer, i int, c *config) error {
-	p := fmt.Sprintf("blk.%d.", i)
-	var err error
-	vec := func(dst *[]float32, n string, size int) {
-		if err == nil {
-			*dst, err = tl.vector(p+n+".weight", size)
-		}
-	}
-	lin := func(dst *bitLinear, n string, rows, cols int) {
-		if err == nil {
-			*dst, err = tl.ternary(p+n+".weight", rows, cols)
-		}
-	}
-	vec(&ly.attnNorm, "attn_norm", c.dim)
-	lin(&ly.q, "attn_q", c.qDim(), c.dim)
-	lin(&ly.k, "attn_k", c.kvDim(), c.dim)
-	lin(&ly.v, "attn_v", c.kvDim(), c.dim)
-	vec(&ly.attnSubNorm, "attn_sub_norm", c.qDim())
-	lin(&ly.o, "attn_output", c.dim, c.qDim())
-	vec(&ly.ffnNorm, "ffn_norm", c.dim)
-	lin(&ly.gate, "ffn_gate", c.ffn, c.dim)
-	lin(&ly.up, "ffn_up", c.ffn, c.dim)
-	vec(&ly.ffnSubNorm, "ffn_sub_norm", c.ffn)
-	lin(&ly.down, "ffn_down", c.dim, c.ffn)
-	return err
 }
 
 // loadGGUFBytes reads a GGUF model held in memory; the model refers to

@@ -98,35 +98,12 @@ func modelFromSource(src *convert.Source) (*Model, error) {
 	if w.outputNorm, err = src.Vector("output_norm.weight", c.dim); err != nil {
 		return nil, err
 	}
-	w.layers = make([]layer, c.layers)
-	for i := range w.layers {
-		ly := &w.layers[i]
-		p := fmt.Sprintf("blk.%d.", i)
-		vec := func(dst *[]float32, n string, size int) {
-			if err == nil {
-				*dst, err = src.Vector(p+n+".weight", size)
-			}
-		}
-		lin := func(dst *bitLinear, n string, rows, cols int) {
-			if err == nil {
-				dst.scale = 1
-				dst.w, err = src.Ternary(p+n+".weight", rows, cols)
-			}
-		}
-		vec(&ly.attnNorm, "attn_norm", c.dim)
-		lin(&ly.q, "attn_q", c.qDim(), c.dim)
-		lin(&ly.k, "attn_k", c.kvDim(), c.dim)
-		lin(&ly.v, "attn_v", c.kvDim(), c.dim)
-		vec(&ly.attnSubNorm, "attn_sub_norm", c.qDim())
-		lin(&ly.o, "attn_output", c.dim, c.qDim())
-		vec(&ly.ffnNorm, "ffn_norm", c.dim)
-		lin(&ly.gate, "ffn_gate", c.ffn, c.dim)
-		lin(&ly.up, "ffn_up", c.ffn, c.dim)
-		vec(&ly.ffnSubNorm, "ffn_sub_norm", c.ffn)
-		lin(&ly.down, "ffn_down", c.dim, c.ffn)
-		if err != nil {
-			return nil, err
-		}
+	w.layers, err = loadLayers(&c, src.Vector, func(name string, rows, cols int) (bitLinear, error) {
+		t, err := src.Ternary(name, rows, cols)
+		return bitLinear{w: t, scale: 1}, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	m.info = ModelInfo{
 		Architecture:   src.Arch,

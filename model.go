@@ -2,6 +2,7 @@ package bitnet
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"unsafe"
 
@@ -69,6 +70,39 @@ type weights struct {
 	outputNorm []float32   // [dim]
 	output     floatMatrix // [vocab][dim]: the tied embedding unless the file has output.weight
 	ropeFreqs  []float32   // optional [ropeDim/2] frequency divisors
+}
+
+// loadLayers reads every layer's tensors by their GGUF names (blk.N.…),
+// with vec for the norm gains and lin for the ternary projections
+// ([rows][cols]).
+func loadLayers(c *config, vec func(name string, n int) ([]float32, error), lin func(name string, rows, cols int) (bitLinear, error)) ([]layer, error) {
+	layers := make([]layer, c.layers)
+	var err error
+	for i := range layers {
+		ly, p := &layers[i], fmt.Sprintf("blk.%d.", i)
+		v := func(dst *[]float32, n string, size int) {
+			if err == nil {
+				*dst, err = vec(p+n+".weight", size)
+			}
+		}
+		l := func(dst *bitLinear, n string, rows, cols int) {
+			if err == nil {
+				*dst, err = lin(p+n+".weight", rows, cols)
+			}
+		}
+		v(&ly.attnNorm, "attn_norm", c.dim)
+		l(&ly.q, "attn_q", c.qDim(), c.dim)
+		l(&ly.k, "attn_k", c.kvDim(), c.dim)
+		l(&ly.v, "attn_v", c.kvDim(), c.dim)
+		v(&ly.attnSubNorm, "attn_sub_norm", c.qDim())
+		l(&ly.o, "attn_output", c.dim, c.qDim())
+		v(&ly.ffnNorm, "ffn_norm", c.dim)
+		l(&ly.gate, "ffn_gate", c.ffn, c.dim)
+		l(&ly.up, "ffn_up", c.ffn, c.dim)
+		v(&ly.ffnSubNorm, "ffn_sub_norm", c.ffn)
+		l(&ly.down, "ffn_down", c.dim, c.ffn)
+	}
+	return layers, err
 }
 
 // runState is a session's scratch space for a batch of up to maxBatch tokens.

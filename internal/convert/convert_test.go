@@ -311,48 +311,6 @@ func TestSiLU(t *testing.T) {
 	require.Equal(t, "silu", act)
 }
 
-// TestDecodeTQ compares the converter's block decoders with the library's
-// readers on random bytes (code 3 included) and on mixed block scales.
-func TestDecodeTQ(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	for _, tq1 := range []bool{false, true} {
-		bb := 66
-		if tq1 {
-			bb = 54
-		}
-		for _, uniform := range []bool{true, false} {
-			const rows, k = 3, 512
-			data := make([]byte, rows*k/256*bb)
-			for i := range data {
-				data[i] = byte(rng.Uint32())
-			}
-			for b := 0; b < rows*k/256; b++ {
-				d := float32(0.5)
-				if !uniform {
-					d = float32(b + 1)
-				}
-				binary.LittleEndian.PutUint16(data[(b+1)*bb-2:], f32ToF16(d))
-			}
-			got, err := decodeTQ(data, rows, k, tq1)
-			require.NoError(t, err)
-			var want *ternary.Matrix
-			if tq1 {
-				want, err = ternary.FromTQ1(data, rows, k)
-			} else {
-				want, err = ternary.FromTQ2(data, rows, k)
-			}
-			require.NoError(t, err)
-			require.Equal(t, want.Data, got.Data)
-			require.Equal(t, want.Scale, got.Scale)
-			require.Equal(t, want.BlockScales, got.BlockScales)
-		}
-	}
-	_, err := decodeTQ(make([]byte, 65), 1, 256, false)
-	require.ErrorIs(t, err, ternary.ErrFormat)
-	_, err = decodeTQ(make([]byte, 54), 1, 128, true)
-	require.ErrorIs(t, err, ternary.ErrFormat)
-}
-
 // TestTernarizeBF16 compares the in-place bf16 ternarizer with
 // ternary.FromFloat, for master weights and for ternary-valued ones.
 func TestTernarizeBF16(t *testing.T) {

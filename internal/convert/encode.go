@@ -98,21 +98,11 @@ func encodeTQ(m *ternary.Matrix, blockBytes int, enc func(dst, src []byte)) []by
 	return out
 }
 
-// rev2 reverses the order of the four 2-bit fields of a byte. An I2_S byte
-// holds weights g, g+32, g+64, g+96 of a 128-block from the high bits down;
-// a TQ2_0 byte holds the same four from the low bits up.
-var rev2 = func() (t [256]byte) {
-	for b := range t {
-		t[b] = byte(b>>6&3 | (b>>4&3)<<2 | (b>>2&3)<<4 | (b&3)<<6)
-	}
-	return
-}()
-
 // tq2Block writes the 64 code bytes of a TQ2_0 block: byte j holds weights
 // 128·(j/32) + 32·l + j%32 in bits 2l (FORMATS.md §3d).
 func tq2Block(dst, src []byte) {
 	for j := 0; j < 64; j++ {
-		dst[j] = rev2[src[j]]
+		dst[j] = ternary.Rev2[src[j]]
 	}
 }
 

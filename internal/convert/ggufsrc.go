@@ -224,9 +224,9 @@ func (g *ggufSource) ternary(name string, rows, cols int) (*ternary.Matrix, erro
 	case gguf.I2_S:
 		m, err = ternary.FromI2S(data, rows, cols)
 	case gguf.TQ2_0:
-		m, err = decodeTQ(data, rows, cols, false)
+		m, err = ternary.FromTQ2(data, rows, cols)
 	case gguf.TQ1_0:
-		m, err = decodeTQ(data, rows, cols, true)
+		m, err = ternary.FromTQ1(data, rows, cols)
 	default:
 		w := make([]float32, rows*cols)
 		toFloat32(w, t.Type, data)

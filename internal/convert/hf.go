@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -376,7 +375,7 @@ func UnpackHF(packed []byte, rows, cols int) (*ternary.Matrix, error) {
 	if rows <= 0 || cols <= 0 || rows%4 != 0 || len(packed) != rows/4*cols {
 		return nil, fmt.Errorf("%d packed bytes for %d×%d weights", len(packed), rows, cols)
 	}
-	if hasCode3(packed) {
+	if ternary.HasCode3(packed) {
 		return nil, fmt.Errorf("packed weights hold code 3, which is not a ternary value")
 	}
 	q := rows / 4
@@ -408,23 +407,6 @@ func UnpackHF(packed []byte, rows, cols int) (*ternary.Matrix, error) {
 		}
 	}
 	return m, nil
-}
-
-// hasCode3 reports whether any 2-bit field of data is 3.
-func hasCode3(data []byte) bool {
-	i := 0
-	for ; i+8 <= len(data); i += 8 {
-		v := binary.LittleEndian.Uint64(data[i:])
-		if v&(v>>1)&0x5555555555555555 != 0 {
-			return true
-		}
-	}
-	for ; i < len(data); i++ {
-		if v := data[i]; v&(v>>1)&0x55 != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // vocab reads tokenizer.json, and tokenizer_config.json when present.

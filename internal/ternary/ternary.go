@@ -95,7 +95,7 @@ func FromI2S(data []byte, rows, k int) (*Matrix, error) {
 		return nil, fmt.Errorf("%w: I2_S scale is %v", ErrFormat, scale)
 	}
 	codes := data[: n/4 : n/4]
-	if k%QK == 0 && !hasCode3(codes) {
+	if k%QK == 0 && !HasCode3(codes) {
 		return &Matrix{Rows: rows, K: k, KP: k, Data: codes, Scale: scale, InPlace: true}, nil
 	}
 	b := newBuilder(rows, k)
@@ -110,8 +110,8 @@ func FromI2S(data []byte, rows, k int) (*Matrix, error) {
 	return b.m, nil
 }
 
-// hasCode3 reports whether any 2-bit field of data is 3.
-func hasCode3(data []byte) bool {
+// HasCode3 reports whether any 2-bit field of data is 3.
+func HasCode3(data []byte) bool {
 	i := 0
 	for ; i+8 <= len(data); i += 8 {
 		v := binary.LittleEndian.Uint64(data[i:])
@@ -127,9 +127,10 @@ func hasCode3(data []byte) bool {
 	return false
 }
 
-// fromTQ decodes TQ1_0 or TQ2_0 data block by block: decode fills the 256
-// codes of one block and returns its f16 scale bits.
-func fromTQ(data []byte, rows, k, blockBytes int, decode func(blk []byte, codes *[TQBlock]byte) uint16) (*Matrix, error) {
+// fromTQ decodes TQ1_0 or TQ2_0 data block by block: decode writes the 64
+// I2_S bytes of one 256-weight block (two whole I2_S blocks of its row, k
+// being a multiple of 256) and returns the block's f16 scale bits.
+func fromTQ(data []byte, rows, k, blockBytes int, decode func(dst, blk []byte) uint16) (*Matrix, error) {
 	if k <= 0 || rows <= 0 || k%TQBlock != 0 {
 		return nil, fmt.Errorf("%w: row length %d is not a multiple of %d", ErrFormat, k, TQBlock)
 	}
@@ -137,54 +138,49 @@ func fromTQ(data []byte, rows, k, blockBytes int, decode func(blk []byte, codes 
 	if len(data) != nb*blockBytes {
 		return nil, fmt.Errorf("%w: %d×%d needs %d bytes, have %d", ErrFormat, rows, k, nb*blockBytes, len(data))
 	}
-	b := newBuilder(rows, k)
+	m := &Matrix{Rows: rows, K: k, KP: k, Data: make([]byte, rows*k/4)}
 	scales := make([]float32, nb)
 	uniform := true
-	var codes [TQBlock]byte
 	for i := 0; i < nb; i++ {
-		d := decode(data[i*blockBytes:(i+1)*blockBytes], &codes)
+		d := decode(m.Data[i*64:(i+1)*64], data[i*blockBytes:(i+1)*blockBytes])
 		scales[i] = f16ToF32(d)
 		if math.IsNaN(float64(scales[i])) || math.IsInf(float64(scales[i]), 0) {
 			return nil, fmt.Errorf("%w: block %d has scale %v", ErrFormat, i, scales[i])
 		}
 		uniform = uniform && scales[i] == scales[0]
-		// A 256-weight block is two whole I2_S blocks of its row (k is a
-		// multiple of 256): pack the codes straight into place.
-		r, j0 := i*TQBlock/k, i*TQBlock%k
-		dst := b.m.Data[r*b.m.RowBytes()+j0/4:]
-		for h := 0; h < 2; h++ {
-			c := codes[h*QK : (h+1)*QK]
-			out := dst[h*32 : h*32+32]
-			for g := 0; g < 32; g++ {
-				out[g] = fix3(c[g])<<6 | fix3(c[g+32])<<4 | fix3(c[g+64])<<2 | fix3(c[g+96])
-			}
+	}
+	// Code 3 (not ternary) reads as 1, weight 0.
+	for i, b := range m.Data {
+		if c3 := b & (b >> 1) & 0x55; c3 != 0 {
+			m.Data[i] = b &^ (c3 << 1)
 		}
 	}
 	if uniform {
-		b.m.Scale = scales[0]
+		m.Scale = scales[0]
 	} else {
-		b.m.BlockScales = scales
+		m.BlockScales = scales
 	}
-	return b.m, nil
+	return m, nil
 }
 
-// fix3 maps the invalid code 3 to 1 (weight 0).
-func fix3(c byte) byte {
-	if c == 3 {
-		return 1
+// Rev2 reverses the four 2-bit fields of a byte (it is its own inverse). TQ2_0 byte j of a block
+// holds weights 128·(j/32) + 32·l + j%32 in bit pair l, least significant
+// first; I2_S byte j%32 of block j/32 holds the same four weights, most
+// significant first.
+var Rev2 = func() (t [256]byte) {
+	for b := range t {
+		t[b] = byte(b)<<6 | byte(b)>>6 | byte(b)&0x0c<<2 | byte(b)&0x30>>2
 	}
-	return c
-}
+	return t
+}()
 
 // FromTQ2 reads a TQ2_0 tensor: 66-byte blocks of 256 weights, qs[64] then
 // an f16 scale; byte j holds weights 128·(j/32) + 32·l + j%32 for bit pairs
 // l = 0..3, least significant first.
 func FromTQ2(data []byte, rows, k int) (*Matrix, error) {
-	return fromTQ(data, rows, k, 66, func(blk []byte, codes *[TQBlock]byte) uint16 {
-		for j := 0; j < 64; j++ {
-			for l := 0; l < 4; l++ {
-				codes[128*(j/32)+32*l+j%32] = blk[j] >> (2 * l) & 3
-			}
+	return fromTQ(data, rows, k, 66, func(dst, blk []byte) uint16 {
+		for j, b := range blk[:64] {
+			dst[j] = Rev2[b]
 		}
 		return binary.LittleEndian.Uint16(blk[64:])
 	})
@@ -198,26 +194,47 @@ func trit(b byte, n int) byte {
 	return byte((uint16(t) * 3) >> 8)
 }
 
+// TQ1Codes decodes the 256 codes (trits 0..2) of a TQ1_0 block: qs[48]
+// (5 trits a byte), qh[4] (4 trits a byte), then the f16 scale, whose bits
+// it returns (FORMATS.md §3d).
+func TQ1Codes(codes *[TQBlock]byte, blk []byte) uint16 {
+	for m := 0; m < 32; m++ {
+		for n := 0; n < 5; n++ {
+			codes[n*32+m] = trit(blk[m], n)
+		}
+	}
+	for m := 0; m < 16; m++ {
+		for n := 0; n < 5; n++ {
+			codes[160+n*16+m] = trit(blk[32+m], n)
+		}
+	}
+	for j := 0; j < 4; j++ {
+		for n := 0; n < 4; n++ {
+			codes[240+n*4+j] = trit(blk[48+j], n)
+		}
+	}
+	return binary.LittleEndian.Uint16(blk[52:])
+}
+
+// PackI2S packs 256 codes into two I2_S blocks of 32 bytes.
+func PackI2S(dst []byte, codes *[TQBlock]byte) {
+	for h := 0; h < 2; h++ {
+		c := codes[QK*h : QK*h+QK]
+		d := dst[32*h : 32*h+32]
+		for g := range d {
+			d[g] = c[g]<<6 | c[g+32]<<4 | c[g+64]<<2 | c[g+96]
+		}
+	}
+}
+
 // FromTQ1 reads a TQ1_0 tensor: 54-byte blocks of 256 weights, qs[48],
 // qh[4], then an f16 scale; bytes hold base-3 digits scaled by 256/243.
 func FromTQ1(data []byte, rows, k int) (*Matrix, error) {
-	return fromTQ(data, rows, k, 54, func(blk []byte, codes *[TQBlock]byte) uint16 {
-		for m := 0; m < 32; m++ {
-			for n := 0; n < 5; n++ {
-				codes[n*32+m] = trit(blk[m], n)
-			}
-		}
-		for m := 0; m < 16; m++ {
-			for n := 0; n < 5; n++ {
-				codes[160+n*16+m] = trit(blk[32+m], n)
-			}
-		}
-		for j := 0; j < 4; j++ {
-			for n := 0; n < 4; n++ {
-				codes[240+n*4+j] = trit(blk[48+j], n)
-			}
-		}
-		return binary.LittleEndian.Uint16(blk[52:])
+	var codes [TQBlock]byte
+	return fromTQ(data, rows, k, 54, func(dst, blk []byte) uint16 {
+		d := TQ1Codes(&codes, blk)
+		PackI2S(dst, &codes)
+		return d
 	})
 }
 

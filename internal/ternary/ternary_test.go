@@ -156,3 +156,83 @@ func TestTQBlockScales(t *testing.T) {
 	_, err = FromTQ1(data, 1, 100)
 	require.ErrorIs(t, err, ErrFormat)
 }
+
+// refTQ decodes TQ1_0/TQ2_0 weight by weight, straight from FORMATS.md §3d,
+// as the slow reference for the block decoders.
+func refTQ(t *testing.T, data []byte, rows, k int, tq1 bool) (codes []byte, scales []float32) {
+	bb := 66
+	if tq1 {
+		bb = 54
+	}
+	codes = make([]byte, rows*k)
+	for b := 0; b < rows*k/256; b++ {
+		blk := data[b*bb : (b+1)*bb]
+		c := codes[b*256 : (b+1)*256]
+		if tq1 {
+			digit := func(v byte, n int) byte { return byte(uint16(v*[5]byte{1, 3, 9, 27, 81}[n]) * 3 >> 8) }
+			for m := 0; m < 32; m++ {
+				for n := 0; n < 5; n++ {
+					c[n*32+m] = digit(blk[m], n)
+				}
+			}
+			for m := 0; m < 16; m++ {
+				for n := 0; n < 5; n++ {
+					c[160+n*16+m] = digit(blk[32+m], n)
+				}
+			}
+			for j := 0; j < 4; j++ {
+				for n := 0; n < 4; n++ {
+					c[240+n*4+j] = digit(blk[48+j], n)
+				}
+			}
+		} else {
+			for j := 0; j < 64; j++ {
+				for l := 0; l < 4; l++ {
+					c[128*(j/32)+32*l+j%32] = blk[j] >> (2 * l) & 3
+				}
+			}
+		}
+		for i, v := range c {
+			if v == 3 {
+				c[i] = 1
+			}
+		}
+		scales = append(scales, f16ToF32(binary.LittleEndian.Uint16(blk[bb-2:])))
+	}
+	return codes, scales
+}
+
+func TestTQBlockDecodersMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tq1 := range []bool{false, true} {
+		for _, shape := range [][2]int{{1, 256}, {3, 512}, {2, 768}} {
+			rows, k := shape[0], shape[1]
+			bb := 66
+			if tq1 {
+				bb = 54
+			}
+			data := make([]byte, rows*k/256*bb)
+			for i := range data {
+				data[i] = byte(rng.Uint32())
+			}
+			for b := 0; b < rows*k/256; b++ {
+				binary.LittleEndian.PutUint16(data[(b+1)*bb-2:], 0x3800+uint16(b)) // distinct finite scales
+			}
+			var m *Matrix
+			var err error
+			if tq1 {
+				m, err = FromTQ1(data, rows, k)
+			} else {
+				m, err = FromTQ2(data, rows, k)
+			}
+			require.NoError(t, err)
+			codes, scales := refTQ(t, data, rows, k, tq1)
+			for e, c := range codes {
+				require.Equal(t, int(c), m.Code(e/k, e%k), "tq1=%v %v weight %d", tq1, shape, e)
+			}
+			if len(scales) > 1 {
+				require.Equal(t, scales, m.BlockScales)
+			}
+		}
+	}
+}
