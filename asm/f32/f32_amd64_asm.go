@@ -18,6 +18,7 @@ package main
 import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
 )
 
 func main() {
@@ -54,8 +55,13 @@ func dot() {
 	ADDQ(U8(16), i)
 	JMP(LabelRef("dot_loop"))
 	Label("dot_done")
+	reduce16(acc0, acc1)
+}
+
+// reduce16 adds the two accumulators lane by lane, reduces the 8 lanes as
+// ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)) and returns the sum.
+func reduce16(acc0, acc1 reg.VecVirtual) {
 	VADDPS(acc1, acc0, acc0)
-	// ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7))
 	hi := XMM()
 	VEXTRACTF128(U8(1), acc0, hi)
 	lo := acc0.AsX()
@@ -130,17 +136,5 @@ func dotBF16() {
 	ADDQ(U8(16), i)
 	JMP(LabelRef("bf16_loop"))
 	Label("bf16_done")
-	VADDPS(acc1, acc0, acc0)
-	hi := XMM()
-	VEXTRACTF128(U8(1), acc0, hi)
-	lo := acc0.AsX()
-	VADDPS(hi, lo, lo)
-	sh := XMM()
-	VMOVHLPS(lo, sh, sh)
-	VADDPS(sh, lo, lo)
-	VMOVSHDUP(lo, sh)
-	VADDSS(sh, lo, lo)
-	VZEROUPPER()
-	Store(lo, ReturnIndex(0))
-	RET()
+	reduce16(acc0, acc1)
 }
