@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"unsafe"
 
+	"github.com/org/bitnet/internal/convert"
 	"github.com/org/bitnet/internal/gguf"
 	"github.com/org/bitnet/internal/ternary"
 )
@@ -42,110 +43,27 @@ func wrapGGUFError(name string, err error) error {
 }
 
 func modelFromGGUF(name string, f *gguf.File) (*Model, error) {
-	arch, ok := f.GetString("general.architecture")
-	if !ok {
-		return nil, errInvalid(name, "key general.architecture is missing or not a string")
-	}
-	c := config{arch: arch}
-	switch arch {
-	case "bitnet-b1.58", "bitnet-25":
-		c.act = actReLU2
-	case "bitnet":
-		c.act = actSiLU
-	default:
-		return nil, errUnsupported(name, "architecture %q (want bitnet-b1.58, bitnet-25 or bitnet)", arch)
-	}
-	// Integers under "<arch>.", with bounds so that absurd values are
-	// rejected before anything is sized from them.
-	getInt := func(key string, def, lo, hi int) (int, error) {
-		full := arch + "." + key
-		v, ok := f.Lookup(full)
-		if !ok {
-			if def < 0 {
-				return 0, errInvalid(name, "key %s is missing", full)
-			}
-			return def, nil
-		}
-		u, ok := v.Uint()
-		if !ok {
-			return 0, errInvalid(name, "key %s is %v, want a non-negative integer", full, v)
-		}
-		if u < uint64(lo) || u > uint64(hi) {
-			return 0, errInvalid(name, "key %s = %d is out of range [%d, %d]", full, u, lo, hi)
-		}
-		return int(u), nil
-	}
-	getFloat := func(key string, def float64) (float64, error) {
-		full := arch + "." + key
-		v, ok := f.Lookup(full)
-		if !ok {
-			return def, nil
-		}
-		x, ok := v.Float()
-		if !ok || math.IsNaN(x) || math.IsInf(x, 0) || x <= 0 {
-			return 0, errInvalid(name, "key %s is %v, want a positive number", full, v)
-		}
-		return x, nil
-	}
-	var err error
-	for _, p := range []struct {
-		dst         *int
-		key         string
-		def, lo, hi int
-	}{
-		{&c.dim, "embedding_length", -1, 1, 1 << 16},
-		{&c.layers, "block_count", -1, 1, 1 << 10},
-		{&c.heads, "attention.head_count", -1, 1, 1 << 10},
-		{&c.ffn, "feed_forward_length", -1, 1, 1 << 18},
-		{&c.ctx, "context_length", 2048, 1, 1 << 24},
-	} {
-		if *p.dst, err = getInt(p.key, p.def, p.lo, p.hi); err != nil {
-			return nil, err
-		}
-	}
-	if c.kvHeads, err = getInt("attention.head_count_kv", c.heads, 1, c.heads); err != nil {
-		return nil, err
-	}
-	if c.dim%c.heads != 0 {
-		return nil, errInvalid(name, "%s.attention.head_count = %d does not divide embedding_length %d", arch, c.heads, c.dim)
-	}
-	if c.heads%c.kvHeads != 0 {
-		return nil, errInvalid(name, "%s.attention.head_count_kv = %d does not divide head_count %d", arch, c.kvHeads, c.heads)
-	}
-	if c.headDim, err = getInt("attention.key_length", c.dim/c.heads, 2, 1<<12); err != nil {
-		return nil, err
-	}
-	if c.ropeDim, err = getInt("rope.dimension_count", c.headDim, 2, c.headDim); err != nil {
-		return nil, err
-	}
-	if c.ropeDim%2 != 0 {
-		return nil, errInvalid(name, "%s.rope.dimension_count = %d is odd", arch, c.ropeDim)
-	}
-	if c.ropeTheta, err = getFloat("rope.freq_base", 10000); err != nil {
-		return nil, err
-	}
-	eps, err := getFloat("attention.layer_norm_rms_epsilon", 1e-5)
+	h, err := convert.GGUFHeader(name, f)
 	if err != nil {
-		return nil, err
+		return nil, sourceError(err)
 	}
-	c.eps = float32(eps)
-
-	if arch == "bitnet" {
-		if v, ok := f.Lookup(arch + ".hidden_activation"); ok {
-			s, _ := v.Str()
-			switch s {
-			case "relu2":
-				c.act = actReLU2
-			case "silu":
-				c.act = actSiLU
-			default:
-				return nil, errUnsupported(name, "%s.hidden_activation = %v (want \"relu2\" or \"silu\")", arch, v)
-			}
-		} else if model, _ := f.GetString("tokenizer.ggml.model"); model == "gpt2" {
-			if v, ok := f.Lookup("tokenizer.ggml.tokens"); ok && v.Count == 128256 {
-				c.act = actReLU2 // only 2B4T has the Llama 3 vocabulary (FORMATS.md decision 4)
-			}
-		}
+	arch := h.Arch
+	c := config{
+		arch:      arch,
+		dim:       h.Hidden,
+		layers:    h.Layers,
+		heads:     h.Heads,
+		kvHeads:   h.KVHeads,
+		headDim:   h.HeadDim,
+		ffn:       h.FFN,
+		ctx:       h.Context,
+		eps:       h.RMSNormEps,
+		ropeTheta: h.RopeTheta,
+		ropeDim:   h.RopeDim,
+		act:       actReLU2,
+	}
+	if h.Activation == "silu" {
+		c.act = actSiLU
 	}
 
 	tl := tensorLoader{f: f, file: name}

@@ -26,12 +26,12 @@ func loadHF(dir string) (*Model, error) {
 	}
 	src, err := convert.OpenHF(dir)
 	if err != nil {
-		return nil, hfError(err)
+		return nil, sourceError(err)
 	}
 	m, err := modelFromSource(src)
 	if err != nil {
 		src.Close()
-		return nil, hfError(err)
+		return nil, sourceError(err)
 	}
 	m.closer = src.Close
 	tok, err := loadTokenizerJSON(dir)
@@ -43,9 +43,9 @@ func loadHF(dir string) (*Model, error) {
 	return m, nil
 }
 
-// hfError turns the converter's errors into this package's: the same
+// sourceError turns the converter's errors into this package's: the same
 // message under ErrInvalidModel or ErrUnsupported.
-func hfError(err error) error {
+func sourceError(err error) error {
 	var ce *convert.Error
 	if !errors.As(err, &ce) {
 		return err

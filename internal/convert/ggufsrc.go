@@ -34,12 +34,17 @@ func OpenGGUF(path string) (*Source, error) {
 	return s, nil
 }
 
-func ggufModel(path, name string, f *gguf.File) (*Source, error) {
+// GGUFHeader reads the hyper-parameters of a BitNet GGUF file, and no
+// tensor: Arch, Name, Activation (FORMATS.md decision 4), Hidden, Layers,
+// Heads, KVHeads, HeadDim, FFN, Context, RopeDim, RopeTheta, RMSNormEps.
+// Every integer is bounded before anything is sized from it. name is the
+// file name errors give.
+func GGUFHeader(name string, f *gguf.File) (*Source, error) {
 	arch, ok := f.GetString("general.architecture")
 	if !ok {
 		return nil, invalid("%s: key general.architecture is missing or not a string", name)
 	}
-	s := &Source{Path: path, Format: "gguf", Arch: arch, Name: name, Activation: "relu2"}
+	s := &Source{Format: "gguf", Arch: arch, Name: name, Activation: "relu2"}
 	switch arch {
 	case "bitnet-b1.58", "bitnet-25":
 	case "bitnet":
@@ -107,14 +112,20 @@ func ggufModel(path, name string, f *gguf.File) (*Source, error) {
 	if s.KVHeads, err = getInt("attention.head_count_kv", s.Heads, 1, s.Heads); err != nil {
 		return nil, err
 	}
-	if s.Hidden%s.Heads != 0 || s.Heads%s.KVHeads != 0 {
-		return nil, invalid("%s: head counts %d/%d do not divide embedding_length %d", name, s.Heads, s.KVHeads, s.Hidden)
+	if s.Hidden%s.Heads != 0 {
+		return nil, invalid("%s: %s.attention.head_count = %d does not divide embedding_length %d", name, arch, s.Heads, s.Hidden)
+	}
+	if s.Heads%s.KVHeads != 0 {
+		return nil, invalid("%s: %s.attention.head_count_kv = %d does not divide head_count %d", name, arch, s.KVHeads, s.Heads)
 	}
 	if s.HeadDim, err = getInt("attention.key_length", s.Hidden/s.Heads, 2, 1<<12); err != nil {
 		return nil, err
 	}
 	if s.RopeDim, err = getInt("rope.dimension_count", s.HeadDim, 2, s.HeadDim); err != nil {
 		return nil, err
+	}
+	if s.RopeDim%2 != 0 {
+		return nil, invalid("%s: %s.rope.dimension_count = %d is odd", name, arch, s.RopeDim)
 	}
 	if s.RopeTheta, err = getFloat("rope.freq_base", 10000); err != nil {
 		return nil, err
@@ -124,6 +135,16 @@ func ggufModel(path, name string, f *gguf.File) (*Source, error) {
 		return nil, err
 	}
 	s.RMSNormEps = float32(eps)
+	return s, nil
+}
+
+func ggufModel(path, name string, f *gguf.File) (*Source, error) {
+	s, err := GGUFHeader(name, f)
+	if err != nil {
+		return nil, err
+	}
+	s.Path = path
+	arch := s.Arch
 	if _, ok := f.Tensor("rope_freqs.weight"); ok {
 		return nil, unsupported("%s: tensor rope_freqs.weight (RoPE frequency factors) cannot be converted", name)
 	}
