@@ -54,6 +54,3 @@ func (c *kvCache) store(l, p int, k, v []float32) {
 
 // truncate keeps the first n positions.
 func (c *kvCache) truncate(n int) { c.n = min(c.n, max(n, 0)) }
-
-// bytes is the memory the cache reserves.
-func (c *kvCache) bytes() int64 { return int64(len(c.k)) * 2 * int64(c.ctx*c.kvDim) * 4 }

@@ -229,7 +229,6 @@ func TestMergeHeapMatchesQuadratic(t *testing.T) {
 }
 
 func TestAddedTokens(t *testing.T) {
-	tok := tinyTokenizer(t, nil, nil, false)
 	toks := make([]string, 0, 260)
 	types := make([]TokenType, 0, 260)
 	for i := range 256 {

@@ -12,12 +12,11 @@ import (
 func checkQuantize(t *testing.T, x []float32) {
 	t.Helper()
 	want := make([]int8, len(x)+8)
-	ws, wsum := quantizeI8Generic(want, x)
 	got := make([]int8, len(x)+8)
 	for i := range got {
 		got[i], want[i] = 0x5b, 0x5b
 	}
-	ws, wsum = quantizeI8Generic(want[:len(x)], x)
+	ws, wsum := quantizeI8Generic(want[:len(x)], x)
 	gs, gsum := QuantizeI8(got, x)
 	require.Equal(t, math.Float32bits(ws), math.Float32bits(gs), "scale, n=%d", len(x))
 	require.Equal(t, wsum, gsum, "sum, n=%d", len(x))
