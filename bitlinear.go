@@ -38,37 +38,45 @@ func (a *quantActs) quantize(x []float32, n int) {
 	}
 }
 
-// apply computes out[t][r] = (Σ_j W[r][j]·q[t][j]) · γ / s_t · scale for the
-// a.n tokens, splitting the rows over the pool. acc is scratch of at least
-// n×rows int32.
-func (l *bitLinear) apply(pool *parallel.Pool, out []float32, a *quantActs, acc []int32) {
-	applyAll(pool, a, acc, []*bitLinear{l}, [][]float32{out})
+// linJob applies up to three projections to the same activations in one
+// parallel loop over all their rows (q, k and v; gate and up; or one), so
+// that the pool synchronizes once. A session keeps one, so that a token
+// allocates nothing.
+type linJob struct {
+	ls   [3]*bitLinear
+	outs [3][]float32
+	n    int // projections in use
+	a    *quantActs
+	acc  []int32 // n×Σrows int32 scratch
 }
 
-// applyAll applies several projections to the same activations in one
-// parallel loop over all their rows (q, k and v; gate and up), so that the
-// pool synchronizes once. acc is scratch of at least n×Σrows int32.
-func applyAll(pool *parallel.Pool, a *quantActs, acc []int32, ls []*bitLinear, outs [][]float32) {
+// apply computes, for each projection i < n, outs[i][t][r] =
+// (Σ_j W[r][j]·q[t][j]) · γ / s_t · scale for the a.n tokens.
+func (j *linJob) apply(pool *parallel.Pool, a *quantActs, acc []int32, ls [3]*bitLinear, outs [3][]float32, n int) {
 	total := 0
-	for _, l := range ls {
+	for _, l := range ls[:n] {
 		if l.w.BlockScales != nil {
-			for i, l := range ls {
+			for i, l := range ls[:n] {
 				l.applyBlockScaled(pool, outs[i], a)
 			}
 			return
 		}
 		total += l.w.Rows
 	}
-	pool.For(total, 16, func(_, lo, hi int) {
-		off := 0
-		for i, l := range ls {
-			rows := l.w.Rows
-			if from, to := max(lo, off), min(hi, off+rows); from < to {
-				l.rows(from-off, to-off, outs[i], a, acc[a.n*off:])
-			}
-			off += rows
+	j.ls, j.outs, j.n, j.a, j.acc = ls, outs, n, a, acc
+	pool.Run(total, 16, j)
+}
+
+// Run does rows [lo, hi) of the projections' rows laid end to end.
+func (j *linJob) Run(_, lo, hi int) {
+	off := 0
+	for i, l := range j.ls[:j.n] {
+		rows := l.w.Rows
+		if from, to := max(lo, off), min(hi, off+rows); from < to {
+			l.rows(from-off, to-off, j.outs[i], j.a, j.acc[j.a.n*off:])
 		}
-	})
+		off += rows
+	}
 }
 
 // rows computes rows [lo, hi) of apply; acc is the matrix's own scratch

@@ -125,6 +125,12 @@ type runState struct {
 	q16u     []uint8     // [dim] 16-bit activation planes for the int8 output matrix
 	q16l     []uint8
 	q16acc   []int32 // [2·vocab]
+
+	// The bodies of the parallel loops, kept so that a token allocates
+	// nothing.
+	lin  linJob
+	attn attnJob
+	out  matVecJob
 }
 
 func newRunState(c *config, maxBatch, ctx, threads int, outputInt8 bool) *runState {
@@ -183,7 +189,7 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 		// Attention: q, k, v from one quantization of the normalized input.
 		rmsNorm(s.xb[:n*dim], x, ly.attnNorm, c.eps)
 		s.actDim.quantize(s.xb[:n*dim], n)
-		applyAll(pool, s.actDim, s.acc, []*bitLinear{&ly.q, &ly.k, &ly.v}, [][]float32{s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]})
+		s.lin.apply(pool, s.actDim, s.acc, [3]*bitLinear{&ly.q, &ly.k, &ly.v}, [3][]float32{s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]}, 3)
 		for t := 0; t < n; t++ {
 			m.rope(s.q[t*qDim:(t+1)*qDim], c.heads, s, t)
 			m.rope(s.k[t*kvDim:(t+1)*kvDim], c.kvHeads, s, t)
@@ -194,17 +200,17 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 		// Sub-norm, then the output projection, added to the residual.
 		rmsNorm(s.att[:n*qDim], s.att[:n*qDim], ly.attnSubNorm, c.eps)
 		s.actQ.quantize(s.att[:n*qDim], n)
-		ly.o.apply(pool, s.proj[:n*dim], s.actQ, s.acc)
+		s.lin.apply(pool, s.actQ, s.acc, [3]*bitLinear{&ly.o}, [3][]float32{s.proj[:n*dim]}, 1)
 		addInPlace(x, s.proj[:n*dim])
 
 		// Feed-forward: down(subnorm(act(gate·f) ⊙ (up·f))).
 		rmsNorm(s.xb[:n*dim], x, ly.ffnNorm, c.eps)
 		s.actDim.quantize(s.xb[:n*dim], n)
-		applyAll(pool, s.actDim, s.acc, []*bitLinear{&ly.gate, &ly.up}, [][]float32{s.g[:n*ffn], s.u[:n*ffn]})
+		s.lin.apply(pool, s.actDim, s.acc, [3]*bitLinear{&ly.gate, &ly.up}, [3][]float32{s.g[:n*ffn], s.u[:n*ffn]}, 2)
 		gateActivation(s.g[:n*ffn], s.u[:n*ffn], c.act)
 		rmsNorm(s.g[:n*ffn], s.g[:n*ffn], ly.ffnSubNorm, c.eps)
 		s.actFFN.quantize(s.g[:n*ffn], n)
-		ly.down.apply(pool, s.proj[:n*dim], s.actFFN, s.acc)
+		s.lin.apply(pool, s.actFFN, s.acc, [3]*bitLinear{&ly.down}, [3][]float32{s.proj[:n*dim]}, 1)
 		addInPlace(x, s.proj[:n*dim])
 	}
 	cache.n = pos0 + n
@@ -218,7 +224,7 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 	for t := first; t < n; t++ {
 		xn := s.xb[t*dim : (t+1)*dim]
 		rmsNorm(xn, x[t*dim:(t+1)*dim], w.outputNorm, c.eps)
-		w.output.matVec(pool, out[(t-first)*c.vocab:(t-first+1)*c.vocab], xn, s)
+		s.out.matVec(pool, &w.output, out[(t-first)*c.vocab:(t-first+1)*c.vocab], xn, s)
 	}
 	return out, nil
 }
@@ -296,29 +302,40 @@ func (m *Model) rope(v []float32, heads int, s *runState, t int) {
 // The work is split by (token, query head); consecutive query heads share a
 // key/value head, whose positions are contiguous in the cache.
 func (m *Model) attention(s *runState, cache *kvCache, l, pos0, n int) {
-	c := &m.cfg
+	s.attn = attnJob{m: m, s: s, cache: cache, l: l, pos0: pos0}
+	m.pool.Run(n*m.cfg.heads, 1, &s.attn)
+}
+
+// attnJob is the body of attention's parallel loop over (token, head).
+type attnJob struct {
+	m       *Model
+	s       *runState
+	cache   *kvCache
+	l, pos0 int
+}
+
+func (j *attnJob) Run(part, lo, hi int) {
+	c, s := &j.m.cfg, j.s
 	hd, qDim := c.headDim, c.qDim()
 	group := c.heads / c.kvHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	m.pool.For(n*c.heads, 1, func(part, lo, hi int) {
-		scores := s.scores[part]
-		for i := lo; i < hi; i++ {
-			t, h := i/c.heads, i%c.heads
-			span := pos0 + t + 1
-			q := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
-			keys, values := cache.keys(l, h/group), cache.values(l, h/group)
-			sc := scores[:span]
-			for j := range sc {
-				sc[j] = kernels.DotF32(q, keys[j*hd:(j+1)*hd]) * scale
-			}
-			softmaxInPlace(sc)
-			out := s.att[t*qDim+h*hd : t*qDim+(h+1)*hd]
-			clear(out)
-			for j, a := range sc {
-				kernels.AxpyF32(out, a, values[j*hd:(j+1)*hd])
-			}
+	scores := s.scores[part]
+	for i := lo; i < hi; i++ {
+		t, h := i/c.heads, i%c.heads
+		span := j.pos0 + t + 1
+		q := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
+		keys, values := j.cache.keys(j.l, h/group), j.cache.values(j.l, h/group)
+		sc := scores[:span]
+		for p := range sc {
+			sc[p] = kernels.DotF32(q, keys[p*hd:(p+1)*hd]) * scale
 		}
-	})
+		softmaxInPlace(sc)
+		out := s.att[t*qDim+h*hd : t*qDim+(h+1)*hd]
+		clear(out)
+		for p, a := range sc {
+			kernels.AxpyF32(out, a, values[p*hd:(p+1)*hd])
+		}
+	}
 }
 
 // softmaxInPlace sets x to softmax(x).
@@ -419,24 +436,35 @@ func (fm *floatMatrix) row(dst []float32, r int) {
 	}
 }
 
+// matVecJob is the body of the output matrix's parallel loop: dst = M·x.
+type matVecJob struct {
+	fm     *floatMatrix
+	dst, x []float32
+	s      *runState
+	qs     float32 // scale of the 16-bit activations (int8 matrix)
+}
+
 // matVec sets dst = M·x, splitting the rows over the pool. s is scratch
 // for the int8 matrix.
-func (fm *floatMatrix) matVec(pool *parallel.Pool, dst, x []float32, s *runState) {
-	k := fm.cols
-	var qs float32
+func (j *matVecJob) matVec(pool *parallel.Pool, fm *floatMatrix, dst, x []float32, s *runState) {
+	*j = matVecJob{fm: fm, dst: dst, x: x, s: s}
 	if fm.q8 != nil {
-		qs = kernels.QuantizeQ16(s.q16u, s.q16l, x)
+		j.qs = kernels.QuantizeQ16(s.q16u, s.q16l, x)
 	}
-	pool.For(fm.rows, 64, func(_, lo, hi int) {
-		switch {
-		case fm.q8 != nil:
-			kernels.MatVecQ8(dst[lo:hi], fm.q8[lo*k:hi*k], fm.q8Scale[lo:hi], fm.q8Sum[lo:hi], s.q16u, s.q16l, qs, s.q16acc[2*lo:2*hi])
-		case fm.f16 != nil:
-			kernels.MatVecF16(dst[lo:hi], fm.f16[lo*k:hi*k], x)
-		case fm.bf16 != nil:
-			kernels.MatVecBF16(dst[lo:hi], fm.bf16[lo*k:hi*k], x)
-		default:
-			kernels.MatVecF32(dst[lo:hi], fm.f32[lo*k:hi*k], x)
-		}
-	})
+	pool.Run(fm.rows, 64, j)
+}
+
+func (j *matVecJob) Run(_, lo, hi int) {
+	fm, dst, x, s := j.fm, j.dst, j.x, j.s
+	k := fm.cols
+	switch {
+	case fm.q8 != nil:
+		kernels.MatVecQ8(dst[lo:hi], fm.q8[lo*k:hi*k], fm.q8Scale[lo:hi], fm.q8Sum[lo:hi], s.q16u, s.q16l, j.qs, s.q16acc[2*lo:2*hi])
+	case fm.f16 != nil:
+		kernels.MatVecF16(dst[lo:hi], fm.f16[lo*k:hi*k], x)
+	case fm.bf16 != nil:
+		kernels.MatVecBF16(dst[lo:hi], fm.bf16[lo*k:hi*k], x)
+	default:
+		kernels.MatVecF32(dst[lo:hi], fm.f32[lo*k:hi*k], x)
+	}
 }

@@ -318,3 +318,27 @@ func FuzzLoadGGUF(f *testing.F) {
 		require.NoError(t, s.Eval(context.Background(), []int{0, 1}))
 	})
 }
+
+// TestDecodeAllocatesNothing: once a session runs, a decode token allocates
+// nothing (the parallel loops' bodies live in the session).
+func TestDecodeAllocatesNothing(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("coverage and race instrumentation allocate")
+	}
+	m, err := Load(tinyModel(t), WithThreads(2))
+	require.NoError(t, err)
+	defer m.Close()
+	s, err := m.NewSession()
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, s.Eval(ctx, []int{1, 2}))
+	i := 0
+	allocs := testing.AllocsPerRun(50, func() {
+		i++
+		if s.Len() > 100 {
+			require.NoError(t, s.Truncate(2))
+		}
+		require.NoError(t, s.Eval(ctx, []int{i % 300}))
+	})
+	require.Zero(t, allocs)
+}

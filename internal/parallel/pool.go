@@ -40,8 +40,18 @@ type slot struct {
 	_     [64]byte // keep slots on separate cache lines
 }
 
+// Job is a parallel loop body: Run(part, lo, hi) handles [lo, hi).
+type Job interface {
+	Run(part, lo, hi int)
+}
+
+// funcJob adapts a function to Job.
+type funcJob func(part, lo, hi int)
+
+func (f funcJob) Run(part, lo, hi int) { f(part, lo, hi) }
+
 type task struct {
-	fn     *func(part, lo, hi int)
+	job    Job
 	part   int
 	lo, hi int
 	done   *atomic.Int32
@@ -91,7 +101,7 @@ func (p *Pool) work(s *slot) {
 		}
 		s.state.Store(running)
 		t := s.task
-		(*t.fn)(t.part, t.lo, t.hi)
+		t.job.Run(t.part, t.lo, t.hi)
 		t.done.Add(1)
 		s.state.Store(spinning)
 	}
@@ -121,7 +131,11 @@ var counters = sync.Pool{New: func() any { return new(atomic.Int32) }}
 // a multiple of grain long (except the last), and waits for all of them.
 // part is in [0, Threads()) and distinct for the ranges of one call, so fn
 // may use it to index per-part scratch space.
-func (p *Pool) For(n, grain int, fn func(part, lo, hi int)) {
+func (p *Pool) For(n, grain int, fn func(part, lo, hi int)) { p.Run(n, grain, funcJob(fn)) }
+
+// Run is For with a Job, which lets a caller that keeps its Job between
+// calls run a loop without allocating.
+func (p *Pool) Run(n, grain int, job Job) {
 	if n <= 0 {
 		return
 	}
@@ -129,7 +143,7 @@ func (p *Pool) For(n, grain int, fn func(part, lo, hi int)) {
 	units := (n + grain - 1) / grain
 	parts := min(p.threads, units)
 	if parts <= 1 {
-		fn(0, 0, n)
+		job.Run(0, 0, n)
 		return
 	}
 	bound := func(i int) int { return min(n, (units*i/parts)*grain) }
@@ -139,15 +153,15 @@ func (p *Pool) For(n, grain int, fn func(part, lo, hi int)) {
 	var mine [8]int // parts no worker took
 	own := mine[:0]
 	for i := 1; i < parts; i++ {
-		if p.give(task{fn: &fn, part: i, lo: bound(i), hi: bound(i + 1), done: done}) {
+		if p.give(task{job: job, part: i, lo: bound(i), hi: bound(i + 1), done: done}) {
 			given++
 		} else {
 			own = append(own, i)
 		}
 	}
-	fn(0, 0, bound(1))
+	job.Run(0, 0, bound(1))
 	for _, i := range own {
-		fn(i, bound(i), bound(i+1))
+		job.Run(i, bound(i), bound(i+1))
 	}
 	// The other parts usually end within microseconds of this one: poll,
 	// then yield the processor while they take longer.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package bitnet
+
+const raceEnabled = false
