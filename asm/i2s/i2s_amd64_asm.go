@@ -24,8 +24,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/mmcloughlin/avo/ir"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -118,25 +116,13 @@ var avx512 = isa{
 // avx512vnni is avx512 with VPDPBUSD (AVX512_VNNI), which multiplies
 // unsigned by signed bytes and adds each group of four products to a
 // 32-bit lane in one instruction, replacing VPMADDUBSW, VPADDW, VPMADDWD and
-// VPADDD. avo v0.5.0 has no VPDPBUSD builder; vpdpbusd emits it as a raw
+// VPADDD. avo v0.5.0 has no VPDPBUSD builder; gen.VPDPBUSD emits it as a raw
 // instruction, which the Go assembler knows.
 var avx512vnni = func() isa {
 	v := avx512
 	v.name, v.vnni = "AVX512VNNI", true
 	return v
 }()
-
-// vpdpbusd emits acc += Σ4 u8(u)·s8(s) per 32-bit lane (Intel operand order
-// VPDPBUSD acc, u, s; Go order s, u, acc). s may be a memory operand.
-func vpdpbusd(s, u, acc Op) {
-	Instruction(&ir.Instruction{
-		Opcode:   "VPDPBUSD",
-		Operands: []Op{s, u, acc},
-		Inputs:   []Op{s, u, acc},
-		Outputs:  []Op{acc},
-		ISA:      []string{"AVX512_VNNI", "AVX512VL"},
-	})
-}
 
 // constants returns the registers holding 0x03 in every byte (the code
 // mask) and 1 in every 16-bit lane (for VPMADDWD), at the tier's width.
@@ -163,7 +149,7 @@ func (v isa) dot(vec func() VecVirtual, w VecVirtual, x [4]Op, acc, mask, ones O
 				VPSRLW(U8(6-2*g), w, c)
 			}
 			v.and(mask, c, c)
-			vpdpbusd(x[g], c, acc)
+			gen.VPDPBUSD(x[g], c, acc)
 		}
 		return
 	}

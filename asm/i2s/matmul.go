@@ -143,7 +143,7 @@ func (v isa) matMul(T int) {
 func (v isa) madd(vec func() VecVirtual, x [4]VecVirtual, q [4]Op, acc, ones Op) {
 	if v.vnni {
 		for g := range q {
-			vpdpbusd(q[g], x[g], acc)
+			gen.VPDPBUSD(q[g], x[g], acc)
 		}
 		return
 	}

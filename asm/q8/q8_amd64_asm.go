@@ -15,29 +15,17 @@ package main
 import (
 	"fmt"
 
-	"github.com/mmcloughlin/avo/ir"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/org/bitnet/asm/internal/gen"
 )
 
 func main() {
 	ConstraintExpr("gc,!purego")
 	matVec()
 	Generate()
-}
-
-// vpdpbusd emits acc += Σ4 u8(u)·s8(s) per 32-bit lane (Go operand order
-// s, u, acc). avo v0.5.0 has no builder for it; the Go assembler knows it.
-func vpdpbusd(s, u, acc Op) {
-	Instruction(&ir.Instruction{
-		Opcode:   "VPDPBUSD",
-		Operands: []Op{s, u, acc},
-		Inputs:   []Op{s, u, acc},
-		Outputs:  []Op{acc},
-		ISA:      []string{"AVX512_VNNI"},
-	})
 }
 
 func matVec() {
@@ -94,8 +82,8 @@ func matVec() {
 		for r := 0; r < step; r++ {
 			wv := ZMM()
 			VMOVDQU8(Mem{Base: bases[r], Index: j, Scale: 1}, wv)
-			vpdpbusd(wv, uv, accU[r])
-			vpdpbusd(wv, lv, accL[r])
+			gen.VPDPBUSD(wv, uv, accU[r])
+			gen.VPDPBUSD(wv, lv, accL[r])
 		}
 		ADDQ(U8(64), j)
 		CMPQ(j, k)
@@ -125,14 +113,7 @@ func rowBase(wp, k, k3 reg.Register, r int) reg.Register {
 		return wp
 	}
 	base := GP64()
-	switch r {
-	case 1:
-		LEAQ(Mem{Base: wp, Index: k, Scale: 1}, base)
-	case 2:
-		LEAQ(Mem{Base: wp, Index: k, Scale: 2}, base)
-	case 3:
-		LEAQ(Mem{Base: wp, Index: k3, Scale: 1}, base)
-	}
+	LEAQ(gen.Stride4(wp, k, k3, r, 0), base)
 	return base
 }
 

@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func matVecQ8VNNI(dst []int32, w []int8, u []uint8, l []uint8)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512_VNNI, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
 TEXT ·matVecQ8VNNI(SB), NOSPLIT, $0-96
 	MOVQ dst_base+0(FP), AX
 	MOVQ dst_len+8(FP), CX

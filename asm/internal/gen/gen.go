@@ -3,6 +3,8 @@
 package gen
 
 import (
+	"github.com/mmcloughlin/avo/ir"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -135,4 +137,18 @@ func Stride4(base, step, step3 Register, i int, off int) Mem {
 		m.Index, m.Scale = step3, 1
 	}
 	return m
+}
+
+// VPDPBUSD emits acc += Σ4 u8(u)·s8(s) per 32-bit lane (AVX512_VNNI; Intel
+// operand order VPDPBUSD acc, u, s; Go order s, u, acc). s may be a memory
+// operand. avo v0.5.0 has no builder for it, so it is emitted as a raw
+// instruction, which the Go assembler knows.
+func VPDPBUSD(s, u, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPBUSD",
+		Operands: []Op{s, u, acc},
+		Inputs:   []Op{s, u, acc},
+		Outputs:  []Op{acc},
+		ISA:      []string{"AVX512_VNNI", "AVX512VL"},
+	})
 }
