@@ -219,27 +219,8 @@ func (tl *tensorLoader) ternary(name string, rows, cols int) (bitLinear, error) 
 	if err != nil {
 		return bitLinear{}, err
 	}
-	var m *ternary.Matrix
-	switch t.Type {
-	case gguf.I2_S:
-		m, err = ternary.FromI2S(data, rows, cols)
-	case gguf.TQ2_0:
-		m, err = ternary.FromTQ2(data, rows, cols)
-	case gguf.TQ1_0:
-		m, err = ternary.FromTQ1(data, rows, cols)
-	case gguf.F32, gguf.F16, gguf.BF16:
-		vals := make([]float32, rows*cols)
-		fm := floatMatrix{rows: rows, cols: cols}
-		if t.Type == gguf.F32 {
-			fm.f32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(data))), len(data)/4)
-		} else {
-			fm.setHalf(t.Type, data)
-		}
-		for r := 0; r < rows; r++ {
-			fm.row(vals[r*cols:(r+1)*cols], r)
-		}
-		m, err = ternary.FromFloat(vals, rows, cols)
-	default:
+	m, err := ternary.FromGGUF(t.Type, data, rows, cols)
+	if errors.Is(err, ternary.ErrType) {
 		return bitLinear{}, errUnsupported(tl.file, "tensor %s has type %v; ternary projections must be I2_S, TQ1_0, TQ2_0, F32, F16 or BF16", name, t.Type)
 	}
 	if err != nil {

@@ -239,20 +239,7 @@ func (g *ggufSource) ternary(name string, rows, cols int) (*ternary.Matrix, erro
 	if err != nil {
 		return nil, err
 	}
-	data := g.f.TensorData(t)
-	var m *ternary.Matrix
-	switch t.Type {
-	case gguf.I2_S:
-		m, err = ternary.FromI2S(data, rows, cols)
-	case gguf.TQ2_0:
-		m, err = ternary.FromTQ2(data, rows, cols)
-	case gguf.TQ1_0:
-		m, err = ternary.FromTQ1(data, rows, cols)
-	default:
-		w := make([]float32, rows*cols)
-		toFloat32(w, t.Type, data)
-		m, err = ternary.FromFloat(w, rows, cols)
-	}
+	m, err := ternary.FromGGUF(t.Type, g.f.TensorData(t), rows, cols)
 	if err != nil {
 		return nil, invalid("%s: tensor %s: %v", g.file, name, err)
 	}

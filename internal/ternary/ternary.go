@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/org/bitnet/internal/gguf"
 )
 
 // QK is the number of weights in one I2_S block.
@@ -25,6 +27,43 @@ const TQBlock = 256
 
 // ErrFormat is wrapped by errors about malformed tensor data.
 var ErrFormat = errors.New("malformed ternary tensor")
+
+// ErrType is wrapped by errors about a tensor type that cannot hold
+// ternary weights.
+var ErrType = errors.New("not a ternary tensor type")
+
+// FromGGUF decodes a GGUF tensor of rows×k weights (ne = k, rows) by its
+// type: I2_S, TQ2_0, TQ1_0, or F32, F16 and BF16 through FromFloat. Any
+// other type gives an error wrapping ErrType.
+func FromGGUF(typ gguf.TensorType, data []byte, rows, k int) (*Matrix, error) {
+	switch typ {
+	case gguf.I2_S:
+		return FromI2S(data, rows, k)
+	case gguf.TQ2_0:
+		return FromTQ2(data, rows, k)
+	case gguf.TQ1_0:
+		return FromTQ1(data, rows, k)
+	case gguf.F32, gguf.F16, gguf.BF16:
+		n := rows * k
+		if size, ok := typ.Size(uint64(n)); !ok || uint64(len(data)) != size {
+			return nil, fmt.Errorf("%w: %v %d×%d needs %d bytes, have %d", ErrFormat, typ, rows, k, size, len(data))
+		}
+		w := make([]float32, n)
+		le := binary.LittleEndian
+		for i := range w {
+			switch typ {
+			case gguf.F32:
+				w[i] = math.Float32frombits(le.Uint32(data[4*i:]))
+			case gguf.F16:
+				w[i] = f16ToF32(le.Uint16(data[2*i:]))
+			default:
+				w[i] = math.Float32frombits(uint32(le.Uint16(data[2*i:])) << 16)
+			}
+		}
+		return FromFloat(w, rows, k)
+	}
+	return nil, fmt.Errorf("%w: %v", ErrType, typ)
+}
 
 // Matrix is a ternary weight matrix of Rows output features by K inputs.
 type Matrix struct {
