@@ -107,19 +107,21 @@ func (l *bitLinear) applyBlockScaled(pool *parallel.Pool, out []float32, a *quan
 	const bb = ternary.TQBlock / 4 // bytes per block
 	pool.For(rows, 4, func(_, lo, hi int) {
 		var acc [1]int32
+		qs := make([]int32, nb) // Σq of each block of a token, for every row
 		for t := 0; t < a.n; t++ {
 			q := a.q[t*a.kp : (t+1)*a.kp]
+			for b := range qs {
+				qs[b] = 0
+				for _, v := range q[b*ternary.TQBlock : (b+1)*ternary.TQBlock] {
+					qs[b] += int32(v)
+				}
+			}
 			for r := lo; r < hi; r++ {
 				row := w.Data[r*rb : (r+1)*rb]
 				var y float32
 				for b := 0; b < nb; b++ {
-					qb := q[b*ternary.TQBlock : (b+1)*ternary.TQBlock]
-					kernels.MatVecI2S(acc[:], row[b*bb:(b+1)*bb], qb)
-					var qs int32
-					for _, v := range qb {
-						qs += int32(v)
-					}
-					y += float32(acc[0]-qs) * w.BlockScales[r*nb+b]
+					kernels.MatVecI2S(acc[:], row[b*bb:(b+1)*bb], q[b*ternary.TQBlock:(b+1)*ternary.TQBlock])
+					y += float32(acc[0]-qs[b]) * w.BlockScales[r*nb+b]
 				}
 				out[t*rows+r] = y / a.scale[t] * l.scale
 			}
