@@ -418,8 +418,8 @@ func readHFTokenConfig(b *bpe.Tokenizer, dir string) (bos int, eog []int, err er
 	// tokenizer_config.json names the tokens by text, either as a string or
 	// as an object with "content".
 	var tc struct {
-		BOS hfTokenName `json:"bos_token"`
-		EOS hfTokenName `json:"eos_token"`
+		BOS bpe.TokenName `json:"bos_token"`
+		EOS bpe.TokenName `json:"eos_token"`
 	}
 	if _, err := read("tokenizer_config.json", &tc); err != nil {
 		return -1, nil, err
@@ -449,25 +449,6 @@ func readHFTokenConfig(b *bpe.Tokenizer, dir string) (bos int, eog []int, err er
 		}
 	}
 	return bos, eog, nil
-}
-
-// hfTokenName is a token named in tokenizer_config.json: "text" or
-// {"content": "text", ...}; other values leave it empty.
-type hfTokenName string
-
-func (n *hfTokenName) UnmarshalJSON(data []byte) error {
-	var s string
-	if json.Unmarshal(data, &s) == nil {
-		*n = hfTokenName(s)
-		return nil
-	}
-	var o struct {
-		Content string `json:"content"`
-	}
-	if json.Unmarshal(data, &o) == nil {
-		*n = hfTokenName(o.Content)
-	}
-	return nil
 }
 
 // hfTokenIDs is a token id field of config.json: a number, a list of

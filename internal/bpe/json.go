@@ -155,3 +155,23 @@ func trim(b []byte) string {
 	}
 	return string(b)
 }
+
+// TokenName is a token named in tokenizer_config.json: "text" or
+// {"content": "text", ...}; other values leave it empty.
+type TokenName string
+
+// UnmarshalJSON accepts a string or an object with "content".
+func (n *TokenName) UnmarshalJSON(data []byte) error {
+	var s string
+	if json.Unmarshal(data, &s) == nil {
+		*n = TokenName(s)
+		return nil
+	}
+	var o struct {
+		Content string `json:"content"`
+	}
+	if json.Unmarshal(data, &o) == nil {
+		*n = TokenName(o.Content)
+	}
+	return nil
+}

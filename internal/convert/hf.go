@@ -449,9 +449,9 @@ func (h *hfSource) vocab() (*vocab, error) {
 	var tc struct {
 		ChatTemplate json.RawMessage `json:"chat_template"`
 		AddBOS       *bool           `json:"add_bos_token"`
-		BOS          tokenName       `json:"bos_token"`
-		EOS          tokenName       `json:"eos_token"`
-		Pad          tokenName       `json:"pad_token"`
+		BOS          bpe.TokenName       `json:"bos_token"`
+		EOS          bpe.TokenName       `json:"eos_token"`
+		Pad          bpe.TokenName       `json:"pad_token"`
 	}
 	tcPath := filepath.Join(h.dir, "tokenizer_config.json")
 	if data, err := os.ReadFile(tcPath); err == nil {
@@ -506,23 +506,3 @@ func (h *hfSource) vocab() (*vocab, error) {
 	return v, nil
 }
 
-// tokenName is a token named in tokenizer_config.json: "text" or
-// {"content": "text", ...}.
-type tokenName string
-
-// UnmarshalJSON accepts a string or an object with "content"; other values
-// leave n empty.
-func (n *tokenName) UnmarshalJSON(data []byte) error {
-	var s string
-	if json.Unmarshal(data, &s) == nil {
-		*n = tokenName(s)
-		return nil
-	}
-	var o struct {
-		Content string `json:"content"`
-	}
-	if json.Unmarshal(data, &o) == nil {
-		*n = tokenName(o.Content)
-	}
-	return nil
-}
