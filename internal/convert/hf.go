@@ -449,9 +449,9 @@ func (h *hfSource) vocab() (*vocab, error) {
 	var tc struct {
 		ChatTemplate json.RawMessage `json:"chat_template"`
 		AddBOS       *bool           `json:"add_bos_token"`
-		BOS          bpe.TokenName       `json:"bos_token"`
-		EOS          bpe.TokenName       `json:"eos_token"`
-		Pad          bpe.TokenName       `json:"pad_token"`
+		BOS          bpe.TokenName   `json:"bos_token"`
+		EOS          bpe.TokenName   `json:"eos_token"`
+		Pad          bpe.TokenName   `json:"pad_token"`
 	}
 	tcPath := filepath.Join(h.dir, "tokenizer_config.json")
 	if data, err := os.ReadFile(tcPath); err == nil {
@@ -505,4 +505,3 @@ func (h *hfSource) vocab() (*vocab, error) {
 	}
 	return v, nil
 }
-
