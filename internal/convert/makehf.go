@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/org/bitnet/internal/hfconfig"
+	"github.com/org/bitnet/internal/modelgen"
 	"github.com/org/bitnet/internal/safetensors"
 )
 
@@ -281,22 +282,7 @@ func writeBF16(w io.Writer, n int, rng *rand.Rand, gen func(*rand.Rand) float32)
 	for i := range table {
 		table[i] = toBF16(gen(rng))
 	}
-	buf := make([]byte, 1<<16)
-	for left := n; left > 0; {
-		c := min(left, len(buf)/2)
-		for i := 0; i < c; i += 4 {
-			r := rng.Uint64()
-			for j := i; j < min(i+4, c); j++ {
-				binary.LittleEndian.PutUint16(buf[2*j:], table[r&4095])
-				r >>= 16
-			}
-		}
-		if _, err := w.Write(buf[:2*c]); err != nil {
-			return err
-		}
-		left -= c
-	}
-	return nil
+	return modelgen.WriteTable16(w, n, rng, &table)
 }
 
 // validPacked lists the bytes whose four 2-bit codes are all 0, 1 or 2.

@@ -178,23 +178,29 @@ func f16Writer(seed uint64, n int) func(io.Writer) error {
 		for i := range table {
 			table[i] = float16.Fromfloat32(float32(0.05 * rng.NormFloat64())).Bits()
 		}
-		buf := make([]byte, 1<<16)
-		for left := n; left > 0; {
-			c := min(left, len(buf)/2)
-			for i := 0; i < c; i += 4 {
-				r := rng.Uint64()
-				for j := i; j < min(i+4, c); j++ {
-					binary.LittleEndian.PutUint16(buf[2*j:], table[r&4095])
-					r >>= 16
-				}
-			}
-			if _, err := w.Write(buf[:2*c]); err != nil {
-				return err
-			}
-			left -= c
-		}
-		return nil
+		return WriteTable16(w, n, rng, &table)
 	}
+}
+
+// WriteTable16 writes n little-endian 16-bit values drawn at random from
+// table: a fast way to fill a large f16 or bf16 tensor with random values.
+func WriteTable16(w io.Writer, n int, rng *rand.Rand, table *[4096]uint16) error {
+	buf := make([]byte, 1<<16)
+	for left := n; left > 0; {
+		c := min(left, len(buf)/2)
+		for i := 0; i < c; i += 4 {
+			r := rng.Uint64()
+			for j := i; j < min(i+4, c); j++ {
+				binary.LittleEndian.PutUint16(buf[2*j:], table[r&4095])
+				r >>= 16
+			}
+		}
+		if _, err := w.Write(buf[:2*c]); err != nil {
+			return err
+		}
+		left -= c
+	}
+	return nil
 }
 
 // setByteVocab writes a GPT-2 style vocabulary: the 256 bytes in
