@@ -48,23 +48,7 @@ func modelFromGGUF(name string, f *gguf.File) (*Model, error) {
 		return nil, sourceError(err)
 	}
 	arch := h.Arch
-	c := config{
-		arch:      arch,
-		dim:       h.Hidden,
-		layers:    h.Layers,
-		heads:     h.Heads,
-		kvHeads:   h.KVHeads,
-		headDim:   h.HeadDim,
-		ffn:       h.FFN,
-		ctx:       h.Context,
-		eps:       h.RMSNormEps,
-		ropeTheta: h.RopeTheta,
-		ropeDim:   h.RopeDim,
-		act:       actReLU2,
-	}
-	if h.Activation == "silu" {
-		c.act = actSiLU
-	}
+	c := configFrom(h) // vocab comes from token_embd below
 
 	tl := tensorLoader{f: f, file: name}
 	m := &Model{cfg: c}

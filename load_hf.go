@@ -63,8 +63,8 @@ func sourceError(err error) error {
 	return fmt.Errorf("%w: %s", kind, ce.Msg)
 }
 
-// modelFromSource builds a Model from an opened checkpoint.
-func modelFromSource(src *convert.Source) (*Model, error) {
+// configFrom reads the hyper-parameters of a checkpoint (HF or GGUF).
+func configFrom(src *convert.Source) config {
 	c := config{
 		arch:      src.Arch,
 		dim:       src.Hidden,
@@ -83,6 +83,12 @@ func modelFromSource(src *convert.Source) (*Model, error) {
 	if src.Activation == "silu" {
 		c.act = actSiLU
 	}
+	return c
+}
+
+// modelFromSource builds a Model from an opened checkpoint.
+func modelFromSource(src *convert.Source) (*Model, error) {
+	c := configFrom(src)
 	m := &Model{cfg: c}
 	w := &m.w
 	var err error
