@@ -102,6 +102,33 @@ func goldenFiles(t testing.TB, pattern string) []string {
 	return files
 }
 
+// checkGoldenModel loads path and compares its logits with g's, for the
+// whole sequence in batches and token by token.
+func checkGoldenModel(t *testing.T, g *golden, path string, opts ...LoadOption) *Model {
+	t.Helper()
+	m, err := Load(path, append([]LoadOption{WithBatchSize(7)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	require.Equal(t, g.Shape[1], m.Info().VocabSize)
+
+	s, err := m.NewSession()
+	require.NoError(t, err)
+	batch, err := s.eval(context.Background(), g.Tokens, true)
+	require.NoError(t, err)
+	checkLogits(t, g, batch)
+	require.Equal(t, batch[len(batch)-1], s.Logits())
+
+	s2, err := m.NewSession()
+	require.NoError(t, err)
+	var step [][]float32
+	for _, tok := range g.Tokens {
+		require.NoError(t, s2.Eval(context.Background(), []int{tok}))
+		step = append(step, append([]float32(nil), s2.Logits()...))
+	}
+	checkLogits(t, g, step)
+	return m
+}
+
 func TestGoldenGGUF(t *testing.T) {
 	for _, js := range goldenFiles(t, "*.json") {
 		g := loadGolden(t, js)
@@ -109,31 +136,11 @@ func TestGoldenGGUF(t *testing.T) {
 			continue
 		}
 		t.Run(strings.TrimSuffix(g.Model, ".gguf"), func(t *testing.T) {
+			// The whole sequence in batches of 7 tokens (so that batch
+			// boundaries fall inside it), then token by token.
 			for _, threads := range []int{1, 3} {
-				m, err := Load(g.path, WithThreads(threads), WithBatchSize(7))
-				require.NoError(t, err)
+				m := checkGoldenModel(t, g, g.path, WithThreads(threads))
 				require.Equal(t, g.Arch, m.Info().Architecture)
-				require.Equal(t, g.Shape[1], m.Info().VocabSize)
-
-				// The whole sequence as batches (of 7 tokens, so that batch
-				// boundaries fall inside the sequence).
-				s, err := m.NewSession()
-				require.NoError(t, err)
-				batch, err := s.eval(context.Background(), g.Tokens, true)
-				require.NoError(t, err)
-				checkLogits(t, g, batch)
-				require.Equal(t, batch[len(batch)-1], s.Logits())
-
-				// Token by token.
-				s2, err := m.NewSession()
-				require.NoError(t, err)
-				var step [][]float32
-				for _, tok := range g.Tokens {
-					require.NoError(t, s2.Eval(context.Background(), []int{tok}))
-					step = append(step, append([]float32(nil), s2.Logits()...))
-				}
-				checkLogits(t, g, step)
-				require.NoError(t, m.Close())
 			}
 		})
 	}

@@ -33,32 +33,6 @@ func hfGolden(t *testing.T) []*golden {
 	return gs
 }
 
-// checkGoldenModel loads path and compares its logits with g's, for the
-// whole sequence in batches and token by token.
-func checkGoldenModel(t *testing.T, g *golden, path string, opts ...LoadOption) *Model {
-	t.Helper()
-	m, err := Load(path, append([]LoadOption{WithBatchSize(7)}, opts...)...)
-	require.NoError(t, err)
-	t.Cleanup(func() { m.Close() })
-	require.Equal(t, g.Shape[1], m.Info().VocabSize)
-
-	s, err := m.NewSession()
-	require.NoError(t, err)
-	batch, err := s.eval(context.Background(), g.Tokens, true)
-	require.NoError(t, err)
-	checkLogits(t, g, batch)
-
-	s2, err := m.NewSession()
-	require.NoError(t, err)
-	var step [][]float32
-	for _, tok := range g.Tokens {
-		require.NoError(t, s2.Eval(context.Background(), []int{tok}))
-		step = append(step, append([]float32(nil), s2.Logits()...))
-	}
-	checkLogits(t, g, step)
-	return m
-}
-
 func TestGoldenHF(t *testing.T) {
 	for _, g := range hfGolden(t) {
 		t.Run(filepath.Base(g.path), func(t *testing.T) {
