@@ -49,7 +49,7 @@ func main() {
 	for t := 1; t <= maxTileAVX512; t++ {
 		avx512.matMul(t)
 	}
-	avx512vnni.matVec(8, 4, 1)
+	avx512vnni.matVecVNNI(4, 1)
 	for t := 1; t <= maxTileAVX512; t++ {
 		avx512vnni.matMul(t)
 	}

@@ -42,20 +42,23 @@ func quantizeI8Vec(q []int8, x []float32, width int,
 	return scale, sum
 }
 
-// streamBytes is the matrix size from which matVecI2S runs the AVX2
-// kernel in every tier: a matrix that large comes from memory, not cache,
-// in a decode step, and there the 256-bit kernel reads faster on Zen 4
-// (2B4T shapes, 2 threads: 24-31 against 22-26 decode tokens/s with the
-// AVX-512 kernels), while the AVX-512 VNNI kernel is 40% faster on data in
-// cache (small models).
+// streamBytes is the matrix size from which matVecI2S of the AVX-512 tier
+// (without VNNI) runs the AVX2 kernel: a matrix that large comes from
+// memory, not cache, in a decode step, and there the 256-bit kernel reads
+// faster on Zen 4. The VNNI kernel, which masks the codes in place and
+// needs no shifts, is the fastest tier from memory and from cache alike.
 const streamBytes = 512 << 10
+
+// vnniMaxK bounds k for the VNNI matrix-vector kernel, whose scaled
+// group accumulators would overflow beyond it.
+const vnniMaxK = 1 << 22
 
 func matVecI2S(dst []int32, w []byte, q []int8) {
 	switch {
+	case useVNNI && len(q) < vnniMaxK:
+		matVecI2SAVX512VNNI(dst, w, q)
 	case useAVX2 && len(w) >= streamBytes:
 		matVecI2SAVX2(dst, w, q)
-	case useVNNI:
-		matVecI2SAVX512VNNI(dst, w, q)
 	case useAVX512:
 		matVecI2SAVX512(dst, w, q)
 	case useAVX2:

@@ -130,9 +130,10 @@ func matMulI2SAVX512T7(dst []int32, ldd int, w []byte, rows int, q []int8, k int
 //go:noescape
 func matMulI2SAVX512T8(dst []int32, ldd int, w []byte, rows int, q []int8, k int)
 
-// matVecI2SAVX512VNNI sets dst[r] = Σ_j c[r][j]·q[j] for r < len(dst), c the codes of
-// the I2_S matrix w (len(dst) rows of len(q)/4 bytes). len(q) must be a positive
-// multiple of 128 and len(w) ≥ len(dst)·len(q)/4; the caller checks.
+// matVecI2SAVX512VNNI sets dst[r] = Σ_j c[r][j]·q[j] for r < len(dst), c the codes
+// of the I2_S matrix w (len(dst) rows of len(q)/4 bytes). len(q) must be a
+// positive multiple of 128 below 2^22 and len(w) ≥ len(dst)·len(q)/4; the caller
+// checks.
 //
 //go:noescape
 func matVecI2SAVX512VNNI(dst []int32, w []byte, q []int8)

@@ -177,3 +177,25 @@ func ExampleMatVecI2S() {
 	fmt.Printf("q: %d %d %d; Σw·q = %d ≈ %.2f\n", q[0], q[64], q[96], dst[0]-sum, float32(dst[0]-sum)/scale)
 	// Output: q: 127 64 32; Σw·q = 95 ≈ 0.75
 }
+
+// TestMatVecI2SLongRows drives the scaled group accumulators of the VNNI
+// kernel to their largest sums just below the k it accepts, and checks the
+// fallback at that k.
+func TestMatVecI2SLongRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("12 MB of operands")
+	}
+	forEachImpl(t, func(t *testing.T) {
+		for _, k := range []int{1<<22 - 128, 1 << 22} {
+			w := make([]byte, k/4)
+			for i := range w {
+				w[i] = 0xff
+			}
+			q := make([]int8, k)
+			for i := range q {
+				q[i] = -128
+			}
+			checkMatVec(t, w, q, 1)
+		}
+	})
+}
