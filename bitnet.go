@@ -1,12 +1,14 @@
 package bitnet
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 
+	"github.com/org/bitnet/internal/mmap"
 	"github.com/org/bitnet/internal/parallel"
 )
 
@@ -18,6 +20,8 @@ type loadConfig struct {
 	ctxSize    int
 	maxBatch   int
 	outputInt8 bool
+	mmap       bool // WithMmap
+	fromFile   bool // Load (not LoadGGUF): the weights may be copied into memory
 }
 
 // WithThreads sets the kernel parallelism: the number of goroutines that
@@ -41,6 +45,16 @@ func WithBatchSize(n int) LoadOption { return func(c *loadConfig) { c.maxBatch =
 // reference models). The default keeps the file's f16/bf16/f32 matrix.
 func WithOutputInt8() LoadOption { return func(c *loadConfig) { c.outputInt8 = true } }
 
+// WithMmap serves the weights straight from the memory-mapped file. By
+// default Load copies the ternary projections and the output matrix into
+// the process's own memory (on transparent huge pages where the system has
+// them) and gives the file's pages back as it goes: loading takes a few
+// tenths of a second longer and the memory is not shared with other
+// processes, but decoding, which streams every weight once per token, runs
+// about 10% faster. With WithMmap, loading is quicker and the pages stay in
+// the page cache, shared. LoadGGUF always uses the caller's bytes in place.
+func WithMmap() LoadOption { return func(c *loadConfig) { c.mmap = true } }
+
 // Model is a loaded BitNet model. Its methods are safe for concurrent use;
 // each Session belongs to one goroutine at a time.
 type Model struct {
@@ -56,6 +70,7 @@ type Model struct {
 	sessions atomic.Int64 // open sessions
 
 	closer func() error // releases the mapping
+	arena  *mmap.Arena  // the weights copied into memory, or nil
 	mu     sync.RWMutex // held for reading while a forward pass runs
 	closed bool
 }
@@ -110,7 +125,11 @@ func Load(path string, opts ...LoadOption) (*Model, error) {
 	if !st.IsDir() {
 		m.info.FileSize = st.Size()
 	}
-	m.finish(lc)
+	lc.fromFile = true
+	if err := m.finish(lc); err != nil {
+		m.Close()
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -127,7 +146,10 @@ func LoadGGUF(data []byte, opts ...LoadOption) (*Model, error) {
 		return nil, err
 	}
 	m.info.FileSize = int64(len(data))
-	m.finish(lc)
+	if err := m.finish(lc); err != nil {
+		m.Close()
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -147,7 +169,7 @@ func loadOptions(opts []LoadOption) (loadConfig, error) {
 }
 
 // finish applies the load options and derives run-time tables.
-func (m *Model) finish(lc loadConfig) {
+func (m *Model) finish(lc loadConfig) error {
 	c := &m.cfg
 	m.ctxSize = lc.ctxSize
 	if m.ctxSize == 0 {
@@ -155,8 +177,13 @@ func (m *Model) finish(lc loadConfig) {
 	}
 	m.batch = lc.maxBatch
 	m.pool = parallel.New(lc.threads)
+	if lc.fromFile && !lc.mmap {
+		if err := m.makeResident(lc.outputInt8); err != nil {
+			return err
+		}
+	}
 	if lc.outputInt8 {
-		m.w.output.quantizeInt8(m.pool)
+		m.w.output.quantizeInt8(m.pool, m.arena)
 	}
 	m.info.OutputType = m.w.output.typeName()
 	half := c.ropeDim / 2
@@ -170,6 +197,7 @@ func (m *Model) finish(lc loadConfig) {
 	}
 	m.info.ContextSize = m.ctxSize
 	runtime.SetFinalizer(m, func(m *Model) { m.Close() })
+	return nil
 }
 
 // Close releases the model's memory mapping and workers. Sessions and
@@ -182,12 +210,15 @@ func (m *Model) Close() error {
 		return nil
 	}
 	m.closed = true
-	m.pool.Close()
-	runtime.SetFinalizer(m, nil)
-	if m.closer != nil {
-		return m.closer()
+	if m.pool != nil {
+		m.pool.Close()
 	}
-	return nil
+	runtime.SetFinalizer(m, nil)
+	err := m.arena.Close()
+	if m.closer != nil {
+		err = errors.Join(err, m.closer())
+	}
+	return err
 }
 
 // Info describes the model.

@@ -395,12 +395,18 @@ func (fm *floatMatrix) typeName() string {
 }
 
 // quantizeInt8 builds the int8 copy of the matrix, splitting the rows over
-// the pool.
-func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool) {
+// the pool. The copy goes into arena when there is one.
+func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool, arena *mmap.Arena) {
 	q := &floatMatrix{rows: fm.rows, cols: fm.cols}
-	q.q8 = make([]int8, fm.rows*fm.cols)
-	q.q8Scale = make([]float32, fm.rows)
-	q.q8Sum = make([]int32, fm.rows)
+	if arena != nil {
+		q.q8 = unsafeSlice[int8](arena.Alloc(fm.rows * fm.cols))
+		q.q8Scale = unsafeSlice[float32](arena.Alloc(4 * fm.rows))
+		q.q8Sum = unsafeSlice[int32](arena.Alloc(4 * fm.rows))
+	} else {
+		q.q8 = make([]int8, fm.rows*fm.cols)
+		q.q8Scale = make([]float32, fm.rows)
+		q.q8Sum = make([]int32, fm.rows)
+	}
 	// The source rows are read once: their pages are given back as the
 	// work goes (they are read again from the file for the few embedding
 	// rows a prompt looks up), so the copy does not add to the peak memory.
@@ -418,6 +424,12 @@ func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool) {
 		}
 	})
 	*fm = *q
+}
+
+// unsafeSlice views b as a slice of T (b is aligned for T).
+func unsafeSlice[T any](b []byte) []T {
+	var zero T
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(zero)))
 }
 
 // row converts row r into dst.

@@ -36,6 +36,7 @@ type report struct {
 	Threads                 int     `json:"threads"`
 	CPU                     string  `json:"cpu_tier,omitempty"`
 	OutputInt8              bool    `json:"output_int8,omitempty"`
+	Mmap                    bool    `json:"mmap,omitempty"`
 	FileMB                  float64 `json:"file_mb"`
 	LoadS                   float64 `json:"load_s"`
 	PromptTokens            int     `json:"prompt_tokens"`
@@ -58,6 +59,7 @@ func main() {
 	vocab := flag.String("vocab", filepath.Join("testdata", "tokenizer", "llama3-vocab.gguf"), "GGUF file whose tokenizer the made model gets")
 	readMB := flag.Int("read-mb", 1024, "size of the read-bandwidth buffer in MB (0: skip)")
 	int8Out := flag.Bool("output-int8", false, "keep the output matrix as int8 (bitnet.WithOutputInt8)")
+	useMmap := flag.Bool("mmap", false, "serve the weights from the file mapping (bitnet.WithMmap)")
 	batch := flag.Int("batch", 128, "prompt tokens per forward pass (bitnet.WithBatchSize)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the decode phase to this file")
 	flag.Parse()
@@ -83,6 +85,9 @@ func main() {
 	opts := []bitnet.LoadOption{bitnet.WithThreads(*threads), bitnet.WithContextSize(*prompt + *gen + 8), bitnet.WithBatchSize(*batch)}
 	if *int8Out {
 		opts = append(opts, bitnet.WithOutputInt8())
+	}
+	if *useMmap {
+		opts = append(opts, bitnet.WithMmap())
 	}
 	m, err := bitnet.Load(*model, opts...)
 	if err != nil {
@@ -131,7 +136,7 @@ func main() {
 	}
 	r.PeakRSSMB = peakRSSMB()
 	r.DecodeGBPerToken = decodeBytes(info, *int8Out) / 1e9
-	r.OutputInt8 = *int8Out
+	r.OutputInt8, r.Mmap = *int8Out, *useMmap
 	if r.ReadGBPerS > 0 {
 		r.DecodeBandwidthFraction = r.DecodeTokensPerS * r.DecodeGBPerToken / r.ReadGBPerS
 	}

@@ -3,8 +3,10 @@
 package mmap
 
 import (
+	"fmt"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 func mapFile(f *os.File, size int) (*Mapping, error) {
@@ -16,3 +18,19 @@ func mapFile(f *os.File, size int) (*Mapping, error) {
 }
 
 func unmap(data []byte) error { return syscall.Munmap(data) }
+
+// allocAnon maps size bytes of anonymous memory, aligned to a huge page
+// where the system has them, and returns the aligned view and the whole
+// mapping.
+func allocAnon(size int) (mem, raw []byte, err error) {
+	const huge = 2 << 20
+	raw, err = syscall.Mmap(-1, 0, size+huge, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mmap: %d bytes of anonymous memory: %w", size, err)
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+	off := int((huge - start%huge) % huge)
+	mem = raw[off : off+size : off+size]
+	adviseHuge(mem)
+	return mem, raw, nil
+}

@@ -105,3 +105,39 @@ func findMapping(addr uintptr) ([2]uintptr, bool) {
 	}
 	return [2]uintptr{}, false
 }
+
+// madvHugepage is Linux's MADV_HUGEPAGE.
+const madvHugepage = 14
+
+// adviseHuge asks for transparent huge pages over mem (where the system
+// offers them only on request; it is harmless where it offers none).
+func adviseHuge(mem []byte) { syscall.Madvise(mem, madvHugepage) }
+
+// ReleaseMapped gives back the whole pages inside data when data lies in a
+// file mapping, as Release does; it does nothing to other memory.
+func ReleaseMapped(data []byte) {
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	ps := uintptr(pageSize)
+	lo := (start + ps - 1) &^ (ps - 1)
+	hi := (start + uintptr(len(data))) &^ (ps - 1)
+	if hi <= lo || !fileMapped(lo, hi) {
+		return
+	}
+	syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, syscall.MADV_DONTNEED)
+}
+
+// madvNoHugepage is Linux's MADV_NOHUGEPAGE.
+const madvNoHugepage = 15
+
+// AdviseNoHuge withdraws the huge-page advice from the memory that runs
+// from the start of first to the end of last (two pieces of one Arena),
+// leaving alone the huge page that first starts in, which may be in use.
+func AdviseNoHuge(first, last []byte) {
+	const huge = 2 << 20
+	lo := (uintptr(unsafe.Pointer(unsafe.SliceData(first))) + huge - 1) &^ (huge - 1)
+	hi := (uintptr(unsafe.Pointer(unsafe.SliceData(last))) + uintptr(len(last)) + uintptr(pageSize) - 1) &^ uintptr(pageSize-1)
+	if hi <= lo {
+		return
+	}
+	syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, madvNoHugepage)
+}

@@ -8,3 +8,12 @@ func Release([]byte) {}
 
 // ReleaseAround does nothing where MADV_PAGEOUT is not available.
 func ReleaseAround([]byte) {}
+
+// adviseHuge does nothing where madvise(MADV_HUGEPAGE) is not available.
+func adviseHuge([]byte) {}
+
+// ReleaseMapped does nothing where MADV_DONTNEED is not available.
+func ReleaseMapped([]byte) {}
+
+// AdviseNoHuge does nothing where madvise(MADV_NOHUGEPAGE) is not available.
+func AdviseNoHuge(first, last []byte) {}
