@@ -71,8 +71,8 @@ type move struct{ dst, src []byte }
 //
 // Huge pages can be slow to come by: where free memory is fragmented, the
 // kernel compacts it on the first touch of each one, and a copy that takes
-// 0.2 s can take 2 s. A worker that sees its copy run slower than
-// slowCopy gives up huge pages for the rest of its share.
+// 0.2 s can take 2 s. A thread that sees its copy run slower than
+// slowCopy gives up huge pages for the rest of the arena.
 func (m *Model) copyPieces(moves []move) {
 	const (
 		piece    = 4 << 20
@@ -86,20 +86,30 @@ func (m *Model) copyPieces(moves []move) {
 			pieces = append(pieces, move{mv.dst[off:end], mv.src[off:end]})
 		}
 	}
-	m.pool.For(len(pieces), 1, func(_, lo, hi int) {
-		start, done, huge := time.Now(), 0, true
+	type rate struct {
+		start time.Time
+		done  int
+		huge  bool
+		_     [40]byte
+	}
+	rates := make([]rate, m.pool.Threads())
+	for i := range rates {
+		rates[i] = rate{start: time.Now(), huge: true}
+	}
+	m.pool.For(len(pieces), 1, func(part, lo, hi int) {
+		r := &rates[part]
 		for i := lo; i < hi; i++ {
 			p := pieces[i]
 			copy(p.dst, p.src)
 			mmap.ReleaseMapped(p.src)
-			if done += len(p.dst); !huge || done < window {
+			if r.done += len(p.dst); !r.huge || r.done < window {
 				continue
 			}
-			if float64(done)/time.Since(start).Seconds() < slowCopy && i+1 < hi {
-				mmap.AdviseNoHuge(pieces[i+1].dst, pieces[hi-1].dst)
-				huge = false
+			if float64(r.done)/time.Since(r.start).Seconds() < slowCopy && i+1 < len(pieces) {
+				mmap.AdviseNoHuge(pieces[i+1].dst, pieces[len(pieces)-1].dst)
+				r.huge = false
 			}
-			start, done = time.Now(), 0
+			r.start, r.done = time.Now(), 0
 		}
 	})
 }

@@ -15,6 +15,12 @@ import (
 // itself, so concurrent callers share the workers and never oversubscribe
 // the cores or wait for each other.
 //
+// Parts are balanced as they run: a thread takes its part a piece at a
+// time from the front, and one that has finished takes pieces from the back
+// of the others' parts, so a thread that started late or ran slower (the
+// machine is shared) does not hold up the loop. The pieces shrink as a part
+// runs out: at most a quarter of what is left, and half of it for a thief.
+//
 // Workers poll their slot for a while after a task, since the next loop of
 // a forward pass follows within microseconds, and then sleep until woken.
 type Pool struct {
@@ -51,19 +57,88 @@ type funcJob func(part, lo, hi int)
 func (f funcJob) Run(part, lo, hi int) { f(part, lo, hi) }
 
 type task struct {
-	job    Job
-	part   int
-	lo, hi int
-	done   *atomic.Int32
+	job  Job
+	part int
+	loop *loop
+}
+
+// maxParts bounds the parts of one loop (and so the pool's threads).
+const maxParts = 64
+
+// loop is the shared state of one Run: what is left of each part, in
+// units of grain, as lo<<32 | hi, each on its own cache line.
+type loop struct {
+	n, grain, parts int
+	left            [maxParts]struct {
+		w atomic.Uint64
+		_ [56]byte
+	}
+	done atomic.Int32 // workers finished
+}
+
+// take claims the next piece of part i from its front: false when the part
+// is used up.
+func (l *loop) take(i int) (lo, hi int, ok bool) {
+	w := &l.left[i].w
+	for {
+		v := w.Load()
+		a, b := int(v>>32), int(uint32(v))
+		if a >= b {
+			return 0, 0, false
+		}
+		c := max(1, (b-a)/4)
+		if w.CompareAndSwap(v, uint64(a+c)<<32|uint64(b)) {
+			return a, a + c, true
+		}
+	}
+}
+
+// steal claims half of what is left of part i, from its back.
+func (l *loop) steal(i int) (lo, hi int, ok bool) {
+	w := &l.left[i].w
+	for {
+		v := w.Load()
+		a, b := int(v>>32), int(uint32(v))
+		if a >= b {
+			return 0, 0, false
+		}
+		c := max(1, (b-a)/2)
+		if w.CompareAndSwap(v, uint64(a)<<32|uint64(b-c)) {
+			return b - c, b, true
+		}
+	}
+}
+
+// run does part's own work, then helps with the others' until none is
+// left. part also names the thread to the job.
+func (l *loop) run(job Job, part int) {
+	do := func(a, b int) { job.Run(part, a*l.grain, min(l.n, b*l.grain)) }
+	for {
+		a, b, ok := l.take(part)
+		if !ok {
+			break
+		}
+		do(a, b)
+	}
+	for k := 1; k < l.parts; k++ {
+		i := (part + k) % l.parts
+		for {
+			a, b, ok := l.steal(i)
+			if !ok {
+				break
+			}
+			do(a, b)
+		}
+	}
 }
 
 // spinFor is how long an idle worker polls before it sleeps.
 const spinFor = 200 * time.Microsecond
 
 // New starts a pool for threads-way parallelism (threads−1 workers plus the
-// caller). threads < 1 means 1.
+// caller). threads < 1 means 1; more than 64 means 64.
 func New(threads int) *Pool {
-	threads = max(threads, 1)
+	threads = min(max(threads, 1), maxParts)
 	p := &Pool{threads: threads, slots: make([]slot, threads-1)}
 	for i := range p.slots {
 		p.slots[i].wake = make(chan struct{}, 1)
@@ -101,8 +176,8 @@ func (p *Pool) work(s *slot) {
 		}
 		s.state.Store(running)
 		t := s.task
-		t.job.Run(t.part, t.lo, t.hi)
-		t.done.Add(1)
+		t.loop.run(t.job, t.part)
+		t.loop.done.Add(1)
 		s.state.Store(spinning)
 	}
 }
@@ -125,12 +200,13 @@ func (p *Pool) give(t task) bool {
 	return false
 }
 
-var counters = sync.Pool{New: func() any { return new(atomic.Int32) }}
+var loops = sync.Pool{New: func() any { return new(loop) }}
 
-// For calls fn(part, lo, hi) over contiguous ranges covering [0, n), each
-// a multiple of grain long (except the last), and waits for all of them.
-// part is in [0, Threads()) and distinct for the ranges of one call, so fn
-// may use it to index per-part scratch space.
+// For calls fn(part, lo, hi) over ranges that together cover [0, n) once,
+// each a multiple of grain long (except the one that ends at n), and waits
+// for all of them. part is in [0, Threads()) and names the thread making
+// the call: calls with the same part never overlap in time, so fn may use
+// it to index per-thread scratch space. A thread may make several calls.
 func (p *Pool) For(n, grain int, fn func(part, lo, hi int)) { p.Run(n, grain, funcJob(fn)) }
 
 // Run is For with a Job, which lets a caller that keeps its Job between
@@ -146,38 +222,31 @@ func (p *Pool) Run(n, grain int, job Job) {
 		job.Run(0, 0, n)
 		return
 	}
-	bound := func(i int) int { return min(n, (units*i/parts)*grain) }
-	done := counters.Get().(*atomic.Int32)
-	done.Store(0)
+	l := loops.Get().(*loop)
+	l.n, l.grain, l.parts = n, grain, parts
+	l.done.Store(0)
+	for i := 0; i < parts; i++ {
+		lo, hi := units*i/parts, units*(i+1)/parts
+		l.left[i].w.Store(uint64(lo)<<32 | uint64(hi))
+	}
 	given := int32(0)
-	var mine [8]int // parts no worker took
-	own := mine[:0]
 	for i := 1; i < parts; i++ {
-		if p.give(task{job: job, part: i, lo: bound(i), hi: bound(i + 1), done: done}) {
+		if p.give(task{job: job, part: i, loop: l}) {
 			given++
-		} else {
-			own = append(own, i)
 		}
 	}
-	job.Run(0, 0, bound(1))
-	for _, i := range own {
-		job.Run(i, bound(i), bound(i+1))
-	}
-	// The other parts usually end within microseconds of this one: poll,
-	// then yield the processor while they take longer.
-	tw := time.Now()
-	for i := 0; done.Load() < given; i++ {
+	// The caller runs part 0, then whatever of the others (given or not)
+	// is left.
+	l.run(job, 0)
+	// The workers' last pieces usually end within microseconds of this
+	// one: poll, then yield the processor while they take longer.
+	for i := 0; l.done.Load() < given; i++ {
 		if i > 256 {
 			runtime.Gosched()
 		}
 	}
-	Wait += time.Since(tw)
-	Regions++
-	counters.Put(done)
+	loops.Put(l)
 }
-
-var Wait time.Duration
-var Regions int
 
 // Close stops the workers. The pool must not be used afterwards.
 func (p *Pool) Close() {

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -14,13 +15,17 @@ func TestFor(t *testing.T) {
 		for _, n := range []int{0, 1, 2, 7, 64, 1000} {
 			for _, grain := range []int{0, 1, 4, 33} {
 				hits := make([]int32, n)
-				var parts sync.Map
+				var busy [8]atomic.Bool
 				p.For(n, grain, func(part, lo, hi int) {
-					_, dup := parts.LoadOrStore(part, true)
-					require.False(t, dup, "part %d used twice", part)
 					require.Less(t, part, max(threads, 1))
-					if grain > 1 && hi != n {
-						require.Zero(t, (hi-lo)%grain)
+					require.False(t, busy[part].Swap(true), "part %d in two calls at once", part)
+					defer busy[part].Store(false)
+					require.Less(t, lo, hi)
+					if grain > 1 {
+						require.Zero(t, lo%grain)
+						if hi != n {
+							require.Zero(t, (hi-lo)%grain)
+						}
 					}
 					for i := lo; i < hi; i++ {
 						atomic.AddInt32(&hits[i], 1)
@@ -52,4 +57,20 @@ func TestConcurrentCallers(t *testing.T) {
 	}
 	wg.Wait()
 	require.EqualValues(t, 8*100*100, total.Load())
+}
+
+// TestBalance: when one thread is slow, the others take over its part.
+func TestBalance(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	var done [2]atomic.Int64
+	p.For(1000, 1, func(part, lo, hi int) {
+		if part == 1 {
+			time.Sleep(time.Duration(hi-lo) * time.Millisecond)
+		}
+		done[part].Add(int64(hi - lo))
+	})
+	require.EqualValues(t, 1000, done[0].Load()+done[1].Load())
+	// The slow thread's first piece is a quarter of its half.
+	require.GreaterOrEqual(t, done[0].Load(), int64(875), "the fast thread did the rest")
 }
