@@ -2,6 +2,7 @@ package bitnet
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -58,7 +59,7 @@ func (m *Model) makeResident(outputInt8 bool) error {
 			w.embed = *out
 		}
 	}
-	m.copyPieces(moves)
+	m.copyPieces(arena, moves)
 	m.arena = arena
 	return nil
 }
@@ -67,49 +68,47 @@ func (m *Model) makeResident(outputInt8 bool) error {
 type move struct{ dst, src []byte }
 
 // copyPieces does the copies over the pool in pieces of a few MiB, giving
-// back each piece's source pages once copied when they are file pages.
+// back each piece's source pages once copied when they are file pages. The
+// moves come in order of priority: the threads work through them from the
+// front together.
 //
-// Huge pages can be slow to come by: where free memory is fragmented, the
-// kernel compacts it on the first touch of each one, and a copy that takes
-// 0.2 s can take 2 s. A thread that sees its copy run slower than
-// slowCopy gives up huge pages for the rest of the arena.
-func (m *Model) copyPieces(moves []move) {
+// Huge pages can be slow to come by. Where the kernel must first compact
+// free memory, or where a virtual machine gives back free memory to its
+// host and takes it again on first touch, a 2 MiB page can take
+// milliseconds, and a copy that takes 0.2 s takes 3 s. So the copy asks
+// for huge pages for at most hugeBudget, then takes small pages for the
+// rest: a load stays fast, and the weights read first (the projections,
+// whose short row streams gain the most from huge pages) get them.
+func (m *Model) copyPieces(arena *mmap.Arena, moves []move) {
 	const (
-		piece    = 4 << 20
-		window   = 32 << 20
-		slowCopy = 1e9 // bytes per second and worker
+		piece      = 4 << 20
+		hugeBudget = 800 * time.Millisecond
 	)
-	var pieces []move
+	var all []move
 	for _, mv := range moves {
 		for off := 0; off < len(mv.src); off += piece {
 			end := min(off+piece, len(mv.src))
-			pieces = append(pieces, move{mv.dst[off:end], mv.src[off:end]})
+			all = append(all, move{mv.dst[off:end], mv.src[off:end]})
 		}
 	}
-	type rate struct {
-		start time.Time
-		done  int
-		huge  bool
-		_     [40]byte
+	// Deal the pieces out like cards, so that each thread's share (the
+	// pool's first split) runs in priority order.
+	threads := m.pool.Threads()
+	pieces := make([]move, 0, len(all))
+	for t := 0; t < threads; t++ {
+		for i := t; i < len(all); i += threads {
+			pieces = append(pieces, all[i])
+		}
 	}
-	rates := make([]rate, m.pool.Threads())
-	for i := range rates {
-		rates[i] = rate{start: time.Now(), huge: true}
-	}
-	m.pool.For(len(pieces), 1, func(part, lo, hi int) {
-		r := &rates[part]
-		for i := lo; i < hi; i++ {
-			p := pieces[i]
+	start := time.Now()
+	var small atomic.Bool
+	m.pool.For(len(pieces), 1, func(_, lo, hi int) {
+		for _, p := range pieces[lo:hi] {
+			if !small.Load() && time.Since(start) > hugeBudget && !small.Swap(true) {
+				arena.NoHuge()
+			}
 			copy(p.dst, p.src)
 			mmap.ReleaseMapped(p.src)
-			if r.done += len(p.dst); !r.huge || r.done < window {
-				continue
-			}
-			if float64(r.done)/time.Since(r.start).Seconds() < slowCopy && i+1 < len(pieces) {
-				mmap.AdviseNoHuge(pieces[i+1].dst, pieces[len(pieces)-1].dst)
-				r.huge = false
-			}
-			r.start, r.done = time.Now(), 0
 		}
 	})
 }

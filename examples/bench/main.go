@@ -44,6 +44,7 @@ type report struct {
 	PrefillTokensPerS       float64 `json:"prefill_tokens_per_s"`
 	DecodeTokensPerS        float64 `json:"decode_tokens_per_s"`
 	PeakRSSMB               float64 `json:"peak_rss_mb"`
+	HugePagesMB             float64 `json:"huge_pages_mb"`
 	KVCacheMB               float64 `json:"kv_cache_mb"`
 	ReadGBPerS              float64 `json:"read_gb_per_s"`
 	DecodeGBPerToken        float64 `json:"decode_gb_per_token"`
@@ -135,6 +136,7 @@ func main() {
 		r.DecodeTokensPerS = float64(*gen) / time.Since(start).Seconds()
 	}
 	r.PeakRSSMB = peakRSSMB()
+	r.HugePagesMB = procKB("/proc/self/smaps_rollup", "AnonHugePages:") / 1024
 	r.DecodeGBPerToken = decodeBytes(info, *int8Out) / 1e9
 	r.OutputInt8, r.Mmap = *int8Out, *useMmap
 	if r.ReadGBPerS > 0 {
@@ -211,15 +213,20 @@ func readBandwidth(size, threads int) float64 {
 func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // peakRSSMB reads VmHWM from /proc/self/status (Linux; 0 elsewhere).
-func peakRSSMB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
+func peakRSSMB() float64 { return procKB("/proc/self/status", "VmHWM:") / 1024 }
+
+// procKB reads the "key: N kB" line of a /proc file (0 when absent): the
+// huge pages of the process (AnonHugePages of smaps_rollup) tell whether
+// the weights got them.
+func procKB(path, key string) float64 {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, key); ok {
 			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
+			return float64(kb)
 		}
 	}
 	return 0

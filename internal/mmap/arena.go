@@ -88,3 +88,12 @@ func (a *Arena) Holds(p []byte) bool {
 	s := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
 	return s >= lo && s+uintptr(len(p)) <= lo+uintptr(len(a.mem))
 }
+
+// NoHuge makes the pages of the arena touched from now on small ones (the
+// huge pages already in use stay). Safe to call while other goroutines
+// write to pieces.
+func (a *Arena) NoHuge() {
+	if a != nil && !a.heap && len(a.mem) > 0 {
+		adviseSmall(a.mem)
+	}
+}

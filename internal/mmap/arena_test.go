@@ -60,8 +60,7 @@ func TestAdviceKeepsData(t *testing.T) {
 	for i := range rest {
 		rest[i] = byte(i * 13)
 	}
-	AdviseNoHuge(rest, rest)
-	AdviseNoHuge(first[100:], rest)
+	a.NoHuge()
 	ReleaseMapped(first) // not a file mapping: left alone
 	require.Equal(t, -1, mismatch(first, func(i int) byte { return byte(i * 7) }))
 	require.Equal(t, -1, mismatch(rest, func(i int) byte { return byte(i * 13) }))

@@ -129,15 +129,6 @@ func ReleaseMapped(data []byte) {
 // madvNoHugepage is Linux's MADV_NOHUGEPAGE.
 const madvNoHugepage = 15
 
-// AdviseNoHuge withdraws the huge-page advice from the memory that runs
-// from the start of first to the end of last (two pieces of one Arena),
-// leaving alone the huge page that first starts in, which may be in use.
-func AdviseNoHuge(first, last []byte) {
-	const huge = 2 << 20
-	lo := (uintptr(unsafe.Pointer(unsafe.SliceData(first))) + huge - 1) &^ (huge - 1)
-	hi := (uintptr(unsafe.Pointer(unsafe.SliceData(last))) + uintptr(len(last)) + uintptr(pageSize) - 1) &^ uintptr(pageSize-1)
-	if hi <= lo {
-		return
-	}
-	syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, madvNoHugepage)
-}
+// adviseSmall withdraws the huge-page advice from mem: pages touched from
+// now on are small ones, and the huge pages already there stay.
+func adviseSmall(mem []byte) { syscall.Madvise(mem, madvNoHugepage) }

@@ -15,5 +15,5 @@ func adviseHuge([]byte) {}
 // ReleaseMapped does nothing where MADV_DONTNEED is not available.
 func ReleaseMapped([]byte) {}
 
-// AdviseNoHuge does nothing where madvise(MADV_NOHUGEPAGE) is not available.
-func AdviseNoHuge(first, last []byte) {}
+// adviseSmall does nothing where madvise(MADV_NOHUGEPAGE) is not available.
+func adviseSmall([]byte) {}
