@@ -21,27 +21,33 @@ func F16ToF32(h uint16) float32 { return f16Table[h] }
 // BF16ToF32 converts one bfloat16 value.
 func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
-// dotF16Generic returns Σ f16(w_j)·x_j, accumulating in 8 float32 lanes
-// (lane j mod 8, in column order) that are then added pairwise, the order
-// the SIMD tiers use. Each product is rounded to float32 before it is
-// added: the explicit conversion forbids the compiler to fuse the multiply
-// and add (the Go spec allows fusion otherwise, and the arm64 compiler
-// does fuse this loop into FMADDS), and the assembly uses VMULPS then VADDPS
-// to match. So every tier, architecture and build gives the same bits.
+// dotF16Generic returns Σ f16(w_j)·x_j, accumulating in 32 float32 partial
+// sums (sum j mod 32, in column order) that are then added in a fixed
+// order, the order the SIMD tiers use (four 8-lane accumulators, so that a
+// row's additions do not wait on each other). Each product is rounded to
+// float32 before it is added: the explicit conversion forbids the compiler
+// to fuse the multiply and add (the Go spec allows fusion otherwise, and the
+// arm64 compiler does fuse this loop into FMADDS), and the assembly uses
+// VMULPS then VADDPS to match. So every tier, architecture and build gives
+// the same bits.
 func dotF16Generic(w []uint16, x []float32) float32 {
-	var acc [8]float32
-	n := len(x) &^ 7
-	for j := 0; j < n; j += 8 {
-		ww := w[j : j+8 : j+8]
-		xx := x[j : j+8 : j+8]
-		for l := range 8 {
-			acc[l] += float32(f16Table[ww[l]] * xx[l])
+	var s [32]float32
+	n := len(x) &^ 31
+	for j := 0; j < n; j += 32 {
+		ww := w[j : j+32 : j+32]
+		xx := x[j : j+32 : j+32]
+		for l := range 32 {
+			s[l] += float32(f16Table[ww[l]] * xx[l])
 		}
 	}
 	for j := n; j < len(x); j++ {
-		acc[j&7] += float32(f16Table[w[j]] * x[j])
+		s[j&31] += float32(f16Table[w[j]] * x[j])
 	}
-	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+	var t [8]float32
+	for l := range t {
+		t[l] = (s[l] + s[8+l]) + (s[16+l] + s[24+l])
+	}
+	return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]))
 }
 
 // matVecF16Generic sets dst[r] = Σ_j f16(w[r·k+j])·x[j], k = len(x).

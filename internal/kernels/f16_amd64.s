@@ -5,285 +5,135 @@
 #include "textflag.h"
 
 // func matVecF16AVX2(dst []float32, w []uint16, x []float32)
-// Requires: AVX, AVX2, F16C, MMX+
+// Requires: AVX, AVX2, F16C
 TEXT ·matVecF16AVX2(SB), NOSPLIT, $0-72
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
 	MOVQ         w_base+24(FP), DX
 	MOVQ         x_base+48(FP), BX
 	MOVQ         x_len+56(FP), SI
-	LEAQ         (SI)(SI*1), DI
-	LEAQ         (DI)(DI*2), R8
-	MOVQ         SI, R9
-	ANDQ         $0x07, R9
-	VMOVQ        R9, X0
+	MOVQ         SI, DI
+	ANDQ         $0x07, DI
+	VMOVQ        DI, X0
 	VPBROADCASTD X0, Y0
-	MOVQ         $0x0706050403020100, R10
-	VMOVQ        R10, X1
+	MOVQ         $0x0706050403020100, R8
+	VMOVQ        R8, X1
 	VPMOVZXBD    X1, Y1
 	VPCMPGTD     Y1, Y0, Y1
-	MOVQ         SI, R10
-	SUBQ         R9, R10
-	VMASKMOVPS   (BX)(R10*4), Y1, Y0
-	MOVQ         $0x0706050403020100, R10
-	VMOVQ        R10, X1
-	MOVQ         $0x0f0e0d0c0b0a0908, R10
-	VPINSRQ      $0x01, R10, X1, X1
-	MOVL         $0x00000010, R10
-	SUBL         R9, R10
-	SUBL         R9, R10
-	VMOVD        R10, X2
+	MOVQ         SI, R8
+	SUBQ         DI, R8
+	VMASKMOVPS   (BX)(R8*4), Y1, Y0
+	MOVQ         $0x0706050403020100, R8
+	VMOVQ        R8, X1
+	MOVQ         $0x0f0e0d0c0b0a0908, R8
+	VPINSRQ      $0x01, R8, X1, X1
+	MOVL         $0x00000010, R8
+	SUBL         DI, R8
+	SUBL         DI, R8
+	VMOVD        R8, X2
 	VPBROADCASTB X2, X2
 	VPADDB       X2, X1, X1
-	MOVL         $0x0f0f0f0f, R10
-	VMOVD        R10, X2
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X2
 	VPBROADCASTD X2, X2
 	VPCMPGTB     X2, X1, X2
 	VPOR         X2, X1, X1
+	MOVQ         SI, R8
+	SHRQ         $0x03, R8
+	ANDQ         $0x03, R8
 
-rows8:
-	CMPQ   CX, $0x00000008
-	JB     rows4
+row:
+	TESTQ  CX, CX
+	JZ     done
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	MOVQ   DX, R10
-	LEAQ   (DX)(DI*4), R11
-	MOVQ   DI, R12
-	SHLQ   $0x04, R12
-	ADDQ   DX, R12
-	MOVQ   BX, R13
-	MOVQ   SI, R14
-	SHRQ   $0x03, R14
+	MOVQ   BX, R9
+	MOVQ   SI, R10
+	SHRQ   $0x05, R10
+	JZ     groups
 
-rows8loop:
-	VMOVUPS    (R13), Y10
-	VCVTPH2PS  (R10), Y11
-	VMULPS     Y10, Y11, Y11
-	VADDPS     Y11, Y2, Y2
-	VCVTPH2PS  (R10)(DI*1), Y11
-	VMULPS     Y10, Y11, Y11
-	VADDPS     Y11, Y3, Y3
-	VCVTPH2PS  (R10)(DI*2), Y11
-	VMULPS     Y10, Y11, Y11
-	VADDPS     Y11, Y4, Y4
-	VCVTPH2PS  (R10)(R8*1), Y11
-	VMULPS     Y10, Y11, Y11
-	VADDPS     Y11, Y5, Y5
-	VCVTPH2PS  (R11), Y11
-	VMULPS     Y10, Y11, Y11
-	VADDPS     Y11, Y6, Y6
-	VCVTPH2PS  (R11)(DI*1), Y11
-	VMULPS     Y10, Y11, Y11
-	VADDPS     Y11, Y7, Y7
-	VCVTPH2PS  (R11)(DI*2), Y11
-	VMULPS     Y10, Y11, Y11
-	VADDPS     Y11, Y8, Y8
-	VCVTPH2PS  (R11)(R8*1), Y11
-	VMULPS     Y10, Y11, Y11
-	VADDPS     Y11, Y9, Y9
-	PREFETCHT2 (R12)
-	PREFETCHT2 64(R12)
-	ADDQ       $0x00000080, R12
-	ADDQ       $0x00000010, R10
-	ADDQ       $0x00000010, R11
-	ADDQ       $0x00000020, R13
-	DECQ       R14
-	JNZ        rows8loop
-	TESTQ      R9, R9
-	JZ         rows8sum
-	LEAQ       -16(R10)(R9*2), R10
-	LEAQ       -16(R11)(R9*2), R11
-	VMOVDQU    (R10), X10
-	VPSHUFB    X1, X10, X10
-	VCVTPH2PS  X10, Y10
-	VMULPS     Y0, Y10, Y10
-	VADDPS     Y10, Y2, Y2
-	VMOVDQU    (R10)(DI*1), X10
-	VPSHUFB    X1, X10, X10
-	VCVTPH2PS  X10, Y10
-	VMULPS     Y0, Y10, Y10
-	VADDPS     Y10, Y3, Y3
-	VMOVDQU    (R10)(DI*2), X10
-	VPSHUFB    X1, X10, X10
-	VCVTPH2PS  X10, Y10
-	VMULPS     Y0, Y10, Y10
-	VADDPS     Y10, Y4, Y4
-	VMOVDQU    (R10)(R8*1), X10
-	VPSHUFB    X1, X10, X10
-	VCVTPH2PS  X10, Y10
-	VMULPS     Y0, Y10, Y10
-	VADDPS     Y10, Y5, Y5
-	VMOVDQU    (R11), X10
-	VPSHUFB    X1, X10, X10
-	VCVTPH2PS  X10, Y10
-	VMULPS     Y0, Y10, Y10
-	VADDPS     Y10, Y6, Y6
-	VMOVDQU    (R11)(DI*1), X10
-	VPSHUFB    X1, X10, X10
-	VCVTPH2PS  X10, Y10
-	VMULPS     Y0, Y10, Y10
-	VADDPS     Y10, Y7, Y7
-	VMOVDQU    (R11)(DI*2), X10
-	VPSHUFB    X1, X10, X10
-	VCVTPH2PS  X10, Y10
-	VMULPS     Y0, Y10, Y10
-	VADDPS     Y10, Y8, Y8
-	VMOVDQU    (R11)(R8*1), X10
-	VPSHUFB    X1, X10, X10
-	VCVTPH2PS  X10, Y10
-	VMULPS     Y0, Y10, Y10
-	VADDPS     Y10, Y9, Y9
+loop:
+	VCVTPH2PS (DX), Y6
+	VMULPS    (R9), Y6, Y6
+	VADDPS    Y6, Y2, Y2
+	VCVTPH2PS 16(DX), Y6
+	VMULPS    32(R9), Y6, Y6
+	VADDPS    Y6, Y3, Y3
+	VCVTPH2PS 32(DX), Y6
+	VMULPS    64(R9), Y6, Y6
+	VADDPS    Y6, Y4, Y4
+	VCVTPH2PS 48(DX), Y6
+	VMULPS    96(R9), Y6, Y6
+	VADDPS    Y6, Y5, Y5
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000080, R9
+	DECQ      R10
+	JNZ       loop
 
-rows8sum:
-	VEXTRACTF128 $0x01, Y2, X10
-	VADDPS       X10, X2, X10
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPS       X2, X3, X2
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPS       X3, X4, X3
-	VEXTRACTF128 $0x01, Y5, X4
-	VADDPS       X4, X5, X4
-	VEXTRACTF128 $0x01, Y6, X5
-	VADDPS       X5, X6, X5
-	VEXTRACTF128 $0x01, Y7, X6
-	VADDPS       X6, X7, X6
-	VEXTRACTF128 $0x01, Y8, X7
-	VADDPS       X7, X8, X7
-	VEXTRACTF128 $0x01, Y9, X8
-	VADDPS       X8, X9, X8
-	VHADDPS      X2, X10, X10
-	VHADDPS      X4, X3, X3
-	VHADDPS      X3, X10, X10
-	VMOVUPS      X10, (AX)
-	VHADDPS      X6, X5, X5
-	VHADDPS      X8, X7, X7
-	VHADDPS      X7, X5, X5
-	VMOVUPS      X5, 16(AX)
-	ADDQ         $0x00000020, AX
-	LEAQ         (DX)(DI*8), DX
-	SUBQ         $0x00000008, CX
-	JMP          rows8
+groups:
+	CMPQ      R8, $0x00000000
+	JBE       tail
+	VCVTPH2PS (DX), Y6
+	VMULPS    (R9), Y6, Y6
+	VADDPS    Y6, Y2, Y2
+	CMPQ      R8, $0x00000001
+	JBE       tail
+	VCVTPH2PS 16(DX), Y6
+	VMULPS    32(R9), Y6, Y6
+	VADDPS    Y6, Y3, Y3
+	CMPQ      R8, $0x00000002
+	JBE       tail
+	VCVTPH2PS 32(DX), Y6
+	VMULPS    64(R9), Y6, Y6
+	VADDPS    Y6, Y4, Y4
 
-rows4:
-	CMPQ   CX, $0x00000004
-	JB     rows1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	MOVQ   DX, R10
-	MOVQ   DI, R11
-	SHLQ   $0x03, R11
-	ADDQ   DX, R11
-	MOVQ   BX, R12
-	MOVQ   SI, R13
-	SHRQ   $0x03, R13
+tail:
+	TESTQ     DI, DI
+	JZ        sum
+	MOVQ      R8, R9
+	SHLQ      $0x03, R9
+	ADDQ      DI, R9
+	VMOVDQU   -16(DX)(R9*2), X6
+	VPSHUFB   X1, X6, X6
+	VCVTPH2PS X6, Y6
+	VMULPS    Y0, Y6, Y6
+	CMPQ      R8, $0x00000000
+	JNE       tail1
+	VADDPS    Y6, Y2, Y2
+	JMP       sum
 
-rows4loop:
-	VMOVUPS    (R12), Y6
-	VCVTPH2PS  (R10), Y7
-	VMULPS     Y6, Y7, Y7
-	VADDPS     Y7, Y2, Y2
-	VCVTPH2PS  (R10)(DI*1), Y7
-	VMULPS     Y6, Y7, Y7
-	VADDPS     Y7, Y3, Y3
-	VCVTPH2PS  (R10)(DI*2), Y7
-	VMULPS     Y6, Y7, Y7
-	VADDPS     Y7, Y4, Y4
-	VCVTPH2PS  (R10)(R8*1), Y7
-	VMULPS     Y6, Y7, Y7
-	VADDPS     Y7, Y5, Y5
-	PREFETCHT2 (R11)
-	ADDQ       $0x00000040, R11
-	ADDQ       $0x00000010, R10
-	ADDQ       $0x00000020, R12
-	DECQ       R13
-	JNZ        rows4loop
-	TESTQ      R9, R9
-	JZ         rows4sum
-	LEAQ       -16(R10)(R9*2), R10
-	VMOVDQU    (R10), X6
-	VPSHUFB    X1, X6, X6
-	VCVTPH2PS  X6, Y6
-	VMULPS     Y0, Y6, Y6
-	VADDPS     Y6, Y2, Y2
-	VMOVDQU    (R10)(DI*1), X6
-	VPSHUFB    X1, X6, X6
-	VCVTPH2PS  X6, Y6
-	VMULPS     Y0, Y6, Y6
-	VADDPS     Y6, Y3, Y3
-	VMOVDQU    (R10)(DI*2), X6
-	VPSHUFB    X1, X6, X6
-	VCVTPH2PS  X6, Y6
-	VMULPS     Y0, Y6, Y6
-	VADDPS     Y6, Y4, Y4
-	VMOVDQU    (R10)(R8*1), X6
-	VPSHUFB    X1, X6, X6
-	VCVTPH2PS  X6, Y6
-	VMULPS     Y0, Y6, Y6
-	VADDPS     Y6, Y5, Y5
+tail1:
+	CMPQ   R8, $0x00000001
+	JNE    tail2
+	VADDPS Y6, Y3, Y3
+	JMP    sum
 
-rows4sum:
-	VEXTRACTF128 $0x01, Y2, X6
-	VADDPS       X6, X2, X6
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPS       X2, X3, X2
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPS       X3, X4, X3
-	VEXTRACTF128 $0x01, Y5, X4
-	VADDPS       X4, X5, X4
-	VHADDPS      X2, X6, X6
-	VHADDPS      X4, X3, X3
-	VHADDPS      X3, X6, X6
-	VMOVUPS      X6, (AX)
-	ADDQ         $0x00000010, AX
-	LEAQ         (DX)(DI*4), DX
-	SUBQ         $0x00000004, CX
-	JMP          rows4
+tail2:
+	CMPQ   R8, $0x00000002
+	JNE    tail3
+	VADDPS Y6, Y4, Y4
+	JMP    sum
 
-rows1:
-	CMPQ   CX, $0x00000001
-	JB     done
-	VXORPS Y2, Y2, Y2
-	MOVQ   DX, R8
-	MOVQ   BX, R10
-	MOVQ   SI, R11
-	SHRQ   $0x03, R11
+tail3:
+	VADDPS Y6, Y5, Y5
 
-rows1loop:
-	VMOVUPS   (R10), Y3
-	VCVTPH2PS (R8), Y4
-	VMULPS    Y3, Y4, Y4
-	VADDPS    Y4, Y2, Y2
-	ADDQ      $0x00000010, R8
-	ADDQ      $0x00000020, R10
-	DECQ      R11
-	JNZ       rows1loop
-	TESTQ     R9, R9
-	JZ        rows1sum
-	LEAQ      -16(R8)(R9*2), R8
-	VMOVDQU   (R8), X3
-	VPSHUFB   X1, X3, X3
-	VCVTPH2PS X3, Y3
-	VMULPS    Y0, Y3, Y3
-	VADDPS    Y3, Y2, Y2
-
-rows1sum:
+sum:
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y4, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X3
 	VADDPS       X3, X2, X3
 	VHADDPS      X3, X3, X3
 	VHADDPS      X3, X3, X3
 	VMOVSS       X3, (AX)
 	ADDQ         $0x00000004, AX
-	ADDQ         DI, DX
-	SUBQ         $0x00000001, CX
-	JMP          rows1
+	LEAQ         (DX)(R8*8), DX
+	LEAQ         (DX)(R8*8), DX
+	LEAQ         (DX)(DI*2), DX
+	DECQ         CX
+	JMP          row
 
 done:
 	VZEROUPPER

@@ -54,7 +54,7 @@ func TestMatVecF16(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(6, 6))
 		for rows := 1; rows <= 37; rows++ {
-			for _, k := range []int{1, 5, 7, 8, 9, 15, 16, 17, 31, 64, 100, 127, 256, 300} {
+			for _, k := range []int{1, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 47, 48, 56, 63, 64, 65, 72, 88, 95, 100, 127, 256, 300} {
 				checkF16(t, randomF16(t, rng, rows*k), randomF32(t, rng, k), rows)
 			}
 		}
