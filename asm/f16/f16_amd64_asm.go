@@ -165,7 +165,6 @@ func matVecF16AVX2() {
 	RET()
 }
 
-
 // shufControl sets ctrl to the VPSHUFB control that moves uint16 lanes
 // 8−t..7 of a vector down to lanes 0..t−1 and zeroes lanes t..7: byte b
 // takes source byte b+16−2t, or 0 when that is past 15.
@@ -188,4 +187,3 @@ func shufControl(t GPVirtual, ctrl VecVirtual) {
 	VPCMPGTB(off, ctrl, off) // bytes > 15
 	VPOR(off, ctrl, ctrl)    // bit 7 set: VPSHUFB writes 0
 }
-
