@@ -7,9 +7,14 @@
 // Load opens the model files people download: bitnet.cpp's GGUF files with
 // I2_S weights (the official ggml-model-i2_s.gguf), llama.cpp's "bitnet"
 // GGUF files with TQ1_0, TQ2_0 or float weights, and Hugging Face model
-// directories (packed ternary or bf16 master weights). GGUF weights are
-// memory-mapped, so loading takes well under a second and the operating
-// system shares the pages between processes.
+// directories (packed ternary or bf16 master weights). The file is
+// memory-mapped; the weights a token streams through (the ternary
+// projections and the output matrix) are copied once into the process's
+// memory, on transparent huge pages where the system has them, which makes
+// decoding 10-40% faster than reading them from the page cache. Loading
+// 2B4T takes under a second and the peak memory stays near the file's size;
+// WithMmap reads the weights from the mapping instead, sharing the pages
+// between processes.
 //
 //	m, err := bitnet.Load("ggml-model-i2_s.gguf")
 //	if err != nil { ... }
