@@ -11,7 +11,8 @@ internal/kernels/i2s_amd64.s internal/kernels/i2s_amd64.go
 internal/kernels/quant_amd64.s internal/kernels/quant_amd64.go
 internal/kernels/f16_amd64.s internal/kernels/f16_amd64.go
 internal/kernels/f32_amd64.s internal/kernels/f32_amd64.go
-internal/kernels/q8_amd64.s internal/kernels/q8_amd64.go"
+internal/kernels/q8_amd64.s internal/kernels/q8_amd64.go
+internal/kernels/vec_amd64.s internal/kernels/vec_amd64.go"
 # shellcheck disable=SC2086
 git ls-files --error-unmatch $generated >/dev/null
 # shellcheck disable=SC2086

@@ -153,3 +153,35 @@ func matVecQ8(dst []int32, w []int8, u, l []uint8) {
 	}
 	matVecQ8Generic(dst, w, u, l)
 }
+
+func sumSquares16(x []float32, s *[16]float64) {
+	if useAVX2 {
+		sumSquares16AVX2(x, s)
+		return
+	}
+	sumSquares16Generic(x, s)
+}
+
+func scaleMul(out, x, w []float32, r float32) {
+	if useAVX2 {
+		scaleMulAVX2(out, x, w, r)
+		return
+	}
+	scaleMulGeneric(out, x, w, r)
+}
+
+func reluSqMul(g, u []float32) {
+	if useAVX2 {
+		reluSqMulAVX2(g, u)
+		return
+	}
+	reluSqMulGeneric(g, u)
+}
+
+func add(x, y []float32) {
+	if useAVX2 {
+		addAVX2(x, y)
+		return
+	}
+	addGeneric(x, y)
+}

@@ -22,3 +22,11 @@ func axpyF32(y []float32, a float32, x []float32) { axpyF32Generic(y, a, x) }
 func dotBF16(w []uint16, x []float32) float32 { return dotBF16Generic(w, x) }
 
 func matVecQ8(dst []int32, w []int8, u, l []uint8) { matVecQ8Generic(dst, w, u, l) }
+
+func sumSquares16(x []float32, s *[16]float64) { sumSquares16Generic(x, s) }
+
+func scaleMul(out, x, w []float32, r float32) { scaleMulGeneric(out, x, w, r) }
+
+func reluSqMul(g, u []float32) { reluSqMulGeneric(g, u) }
+
+func add(x, y []float32) { addGeneric(x, y) }
