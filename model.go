@@ -230,54 +230,25 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 }
 
 // rmsNorm sets out = w ⊙ x / sqrt(mean(x²) + eps) for each len(w)-long
-// vector of x. out may be x.
+// vector of x (the sum of squares in float64). out may be x.
 func rmsNorm(out, x, w []float32, eps float32) {
 	d := len(w)
 	for i := 0; i+d <= len(x); i += d {
-		xi, oi := x[i:i+d:i+d], out[i:i+d:i+d]
-		r := float32(1 / math.Sqrt(sumSquares(xi)/float64(d)+float64(eps)))
-		for j, v := range xi {
-			oi[j] = w[j] * (v * r)
-		}
+		xi := x[i : i+d : i+d]
+		r := float32(1 / math.Sqrt(kernels.SumSquares(xi)/float64(d)+float64(eps)))
+		kernels.ScaleMul(out[i:i+d:i+d], xi, w, r)
 	}
 }
 
-// sumSquares returns Σ x² in float64, in four interleaved partial sums so
-// that the additions do not wait on each other (each square of a float32 is
-// exact in float64).
-func sumSquares(x []float32) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		a, b, c, d := float64(x[i]), float64(x[i+1]), float64(x[i+2]), float64(x[i+3])
-		s0 += a * a
-		s1 += b * b
-		s2 += c * c
-		s3 += d * d
-	}
-	for ; i < len(x); i++ {
-		s0 += float64(x[i]) * float64(x[i])
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-func addInPlace(x, y []float32) {
-	y = y[:len(x)]
-	for i := range x {
-		x[i] += y[i]
-	}
-}
+func addInPlace(x, y []float32) { kernels.Add(x, y) }
 
 // gateActivation sets g = act(g) ⊙ u.
 func gateActivation(g, u []float32, act activation) {
-	u = u[:len(g)]
 	switch act {
 	case actReLU2:
-		for i, v := range g {
-			v = max(v, 0)
-			g[i] = v * v * u[i]
-		}
+		kernels.ReLUSqMul(g, u)
 	case actSiLU:
+		u = u[:len(g)]
 		for i, v := range g {
 			g[i] = v / (1 + float32(math.Exp(-float64(v)))) * u[i]
 		}
