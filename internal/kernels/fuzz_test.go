@@ -121,3 +121,45 @@ func FuzzMatVecF16(f *testing.F) {
 		}
 	})
 }
+
+// FuzzElementwise reads the input as raw float32 bits (NaNs, infinities,
+// signed zeros, subnormals) and checks every tier's element-wise kernels
+// against the Go code bit for bit.
+func FuzzElementwise(f *testing.F) {
+	f.Add([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x80}, float32(0.5))
+	f.Add(make([]byte, 4*67), float32(3))
+	f.Fuzz(func(t *testing.T, data []byte, r float32) {
+		x := make([]float32, len(data)/4)
+		for i := range x {
+			x[i] = math.Float32frombits(uint32(data[4*i]) | uint32(data[4*i+1])<<8 | uint32(data[4*i+2])<<16 | uint32(data[4*i+3])<<24)
+		}
+		// Two more vectors from the same bits, shifted.
+		y := append(append([]float32(nil), x[len(x)/2:]...), x[:len(x)/2]...)
+		restore := selectImplementation("generic")
+		wantSS := SumSquares(x)
+		wantScale := append([]float32(nil), x...)
+		ScaleMul(wantScale, wantScale, y, r)
+		wantRelu := append([]float32(nil), x...)
+		ReLUSqMul(wantRelu, y)
+		wantAdd := append([]float32(nil), x...)
+		Add(wantAdd, y)
+		restore()
+		for _, name := range availableImpls() {
+			restore := selectImplementation(name)
+			ss := SumSquares(x)
+			if !(ss != ss && wantSS != wantSS) && math.Float64bits(ss) != math.Float64bits(wantSS) {
+				t.Fatalf("%s: SumSquares = %v, want %v", name, ss, wantSS)
+			}
+			got := append([]float32(nil), x...)
+			ScaleMul(got, got, y, r)
+			sameBits(t, wantScale, got, name+" ScaleMul")
+			got = append(got[:0], x...)
+			ReLUSqMul(got, y)
+			sameBits(t, wantRelu, got, name+" ReLUSqMul")
+			got = append(got[:0], x...)
+			Add(got, y)
+			sameBits(t, wantAdd, got, name+" Add")
+			restore()
+		}
+	})
+}

@@ -29,6 +29,11 @@ type Pool struct {
 	slots   []slot
 	closed  atomic.Bool
 	once    sync.Once
+	// own is the loop state of the caller that holds ownBusy, so that the
+	// usual single caller never allocates; concurrent callers take one
+	// from loops.
+	own     loop
+	ownBusy atomic.Bool
 }
 
 // Slot states.
@@ -223,7 +228,10 @@ func (p *Pool) Run(n, grain int, job Job) {
 		job.Run(0, 0, n)
 		return
 	}
-	l := loops.Get().(*loop)
+	l := &p.own
+	if !p.ownBusy.CompareAndSwap(false, true) {
+		l = loops.Get().(*loop)
+	}
 	l.n, l.grain, l.parts = n, grain, parts
 	l.done.Store(0)
 	for i := 0; i < parts; i++ {
@@ -246,7 +254,11 @@ func (p *Pool) Run(n, grain int, job Job) {
 			runtime.Gosched()
 		}
 	}
-	loops.Put(l)
+	if l == &p.own {
+		p.ownBusy.Store(false)
+	} else {
+		loops.Put(l)
+	}
 }
 
 // Close stops the workers. The pool must not be used afterwards.

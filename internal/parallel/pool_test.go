@@ -78,3 +78,17 @@ func TestBalance(t *testing.T) {
 	// takes over the rest.
 	require.GreaterOrEqual(t, done[0].Load(), int64(500+500/8), "the fast thread did the rest")
 }
+
+type countJob struct{ total atomic.Int64 }
+
+func (j *countJob) Run(_, lo, hi int) { j.total.Add(int64(hi - lo)) }
+
+// TestRunAllocatesNothing: a forward pass runs hundreds of loops a token.
+func TestRunAllocatesNothing(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	j := new(countJob)
+	allocs := testing.AllocsPerRun(200, func() { p.Run(1000, 4, j) })
+	require.Zero(t, allocs)
+	require.EqualValues(t, 201*1000, j.total.Load())
+}
