@@ -21,7 +21,6 @@ type loadConfig struct {
 	maxBatch   int
 	outputInt8 bool
 	mmap       bool // WithMmap
-	fromFile   bool // Load (not LoadGGUF): the weights may be copied into memory
 }
 
 // WithThreads sets the kernel parallelism: the number of goroutines that
@@ -113,20 +112,32 @@ func Load(path string, opts ...LoadOption) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bitnet: %w", err)
 	}
+	pool := parallel.New(lc.threads)
+	var r *residency // weights copied into memory as they are read
+	if !lc.mmap {
+		r = newResidency(pool)
+	}
 	var m *Model
 	if st.IsDir() {
-		m, err = loadHF(path)
+		m, err = loadHF(path, r)
 	} else {
-		m, err = loadGGUF(path)
+		m, err = loadGGUF(path, r)
 	}
 	if err != nil {
+		pool.Close()
+		if r != nil {
+			r.arena.Close()
+		}
 		return nil, err
+	}
+	m.pool = pool
+	if r != nil {
+		m.arena = r.arena
 	}
 	if !st.IsDir() {
 		m.info.FileSize = st.Size()
 	}
-	lc.fromFile = true
-	if err := m.finish(lc); err != nil {
+	if err := m.finish(lc, r); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -146,7 +157,7 @@ func LoadGGUF(data []byte, opts ...LoadOption) (*Model, error) {
 		return nil, err
 	}
 	m.info.FileSize = int64(len(data))
-	if err := m.finish(lc); err != nil {
+	if err := m.finish(lc, nil); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -169,21 +180,25 @@ func loadOptions(opts []LoadOption) (loadConfig, error) {
 }
 
 // finish applies the load options and derives run-time tables.
-func (m *Model) finish(lc loadConfig) error {
+func (m *Model) finish(lc loadConfig, r *residency) error {
 	c := &m.cfg
 	m.ctxSize = lc.ctxSize
 	if m.ctxSize == 0 {
 		m.ctxSize = min(c.ctx, 4096)
 	}
 	m.batch = lc.maxBatch
-	m.pool = parallel.New(lc.threads)
-	if lc.fromFile && !lc.mmap {
-		if err := m.makeResident(lc.outputInt8); err != nil {
+	if m.pool == nil {
+		m.pool = parallel.New(lc.threads)
+	}
+	switch {
+	case lc.outputInt8:
+		if err := m.w.output.quantizeInt8(m.pool, r); err != nil {
 			return err
 		}
-	}
-	if lc.outputInt8 {
-		m.w.output.quantizeInt8(m.pool, m.arena)
+	case r != nil:
+		if err := m.placeOutput(r); err != nil {
+			return err
+		}
 	}
 	m.info.OutputType = m.w.output.typeName()
 	half := c.ropeDim / 2

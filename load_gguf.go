@@ -10,6 +10,7 @@ import (
 
 	"github.com/org/bitnet/internal/convert"
 	"github.com/org/bitnet/internal/gguf"
+	"github.com/org/bitnet/internal/mmap"
 	"github.com/org/bitnet/internal/ternary"
 )
 
@@ -17,13 +18,13 @@ func pow(x, y float64) float64 { return math.Pow(x, y) }
 
 // loadGGUF reads a GGUF model: hyper-parameters from the metadata under
 // "<arch>.", tensors by their llama.cpp names.
-func loadGGUF(path string) (*Model, error) {
+func loadGGUF(path string, r *residency) (*Model, error) {
 	name := filepath.Base(path)
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, wrapGGUFError(name, err)
 	}
-	m, err := modelFromGGUF(name, f)
+	m, err := modelFromGGUF(name, f, r)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -42,7 +43,9 @@ func wrapGGUFError(name string, err error) error {
 	return fmt.Errorf("bitnet: %s: %w", name, err)
 }
 
-func modelFromGGUF(name string, f *gguf.File) (*Model, error) {
+// modelFromGGUF builds the model; with r, the projections move into r's
+// arena as they are read.
+func modelFromGGUF(name string, f *gguf.File, r *residency) (*Model, error) {
 	h, err := convert.GGUFHeader(name, f)
 	if err != nil {
 		return nil, sourceError(err)
@@ -80,7 +83,7 @@ func modelFromGGUF(name string, f *gguf.File) (*Model, error) {
 			return nil, err
 		}
 	}
-	if w.layers, err = loadLayers(&m.cfg, tl.vector, tl.ternary); err != nil {
+	if w.layers, err = loadLayers(&m.cfg, tl.vector, r.projections(tl.ternary)); err != nil {
 		return nil, err
 	}
 
@@ -210,6 +213,10 @@ func (tl *tensorLoader) ternary(name string, rows, cols int) (bitLinear, error) 
 	if err != nil {
 		return bitLinear{}, errInvalid(tl.file, "tensor %s: %v", name, err)
 	}
+	if !m.InPlace {
+		// Decoded into a copy: the file's pages are not read again.
+		mmap.ReleaseMapped(data)
+	}
 	if tl.ternaryType == "" {
 		tl.ternaryType = t.Type.String()
 	} else if tl.ternaryType != t.Type.String() {
@@ -235,5 +242,5 @@ func loadGGUFBytes(name string, data []byte) (*Model, error) {
 	if err != nil {
 		return nil, wrapGGUFError(name, err)
 	}
-	return modelFromGGUF(name, f)
+	return modelFromGGUF(name, f, nil)
 }

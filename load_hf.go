@@ -19,7 +19,7 @@ import (
 // master weights become ternary matrices (FORMATS.md §3e, decisions 2 and
 // 6); the embedding stays in its stored type, as a view of the mapped file
 // where it is aligned.
-func loadHF(dir string) (*Model, error) {
+func loadHF(dir string, r *residency) (*Model, error) {
 	tokPath := filepath.Join(dir, convert.TokenizerFile)
 	if _, err := os.Stat(tokPath); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s is missing", ErrInvalidModel, tokPath)
@@ -28,7 +28,7 @@ func loadHF(dir string) (*Model, error) {
 	if err != nil {
 		return nil, sourceError(err)
 	}
-	m, err := modelFromSource(src)
+	m, err := modelFromSource(src, r)
 	if err != nil {
 		src.Close()
 		return nil, sourceError(err)
@@ -86,8 +86,9 @@ func configFrom(src *convert.Source) config {
 	return c
 }
 
-// modelFromSource builds a Model from an opened checkpoint.
-func modelFromSource(src *convert.Source) (*Model, error) {
+// modelFromSource builds a Model from an opened checkpoint; with r, the
+// projections move into r's arena as they are read.
+func modelFromSource(src *convert.Source, r *residency) (*Model, error) {
 	c := configFrom(src)
 	m := &Model{cfg: c}
 	w := &m.w
@@ -104,10 +105,10 @@ func modelFromSource(src *convert.Source) (*Model, error) {
 	if w.outputNorm, err = src.Vector("output_norm.weight", c.dim); err != nil {
 		return nil, err
 	}
-	w.layers, err = loadLayers(&c, src.Vector, func(name string, rows, cols int) (bitLinear, error) {
+	w.layers, err = loadLayers(&c, src.Vector, r.projections(func(name string, rows, cols int) (bitLinear, error) {
 		t, err := src.Ternary(name, rows, cols)
 		return bitLinear{w: t, scale: 1}, err
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}

@@ -382,13 +382,20 @@ func (fm *floatMatrix) typeName() string {
 }
 
 // quantizeInt8 builds the int8 copy of the matrix, splitting the rows over
-// the pool. The copy goes into arena when there is one.
-func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool, arena *mmap.Arena) {
+// the pool. The copy goes into r's arena when there is one.
+func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool, r *residency) error {
 	q := &floatMatrix{rows: fm.rows, cols: fm.cols}
-	if arena != nil {
-		q.q8 = unsafeSlice[int8](arena.Alloc(fm.rows * fm.cols))
-		q.q8Scale = unsafeSlice[float32](arena.Alloc(4 * fm.rows))
-		q.q8Sum = unsafeSlice[int32](arena.Alloc(4 * fm.rows))
+	if r != nil {
+		var mem [3][]byte
+		for i, n := range []int{fm.rows * fm.cols, 4 * fm.rows, 4 * fm.rows} {
+			var err error
+			if mem[i], err = r.alloc(n); err != nil {
+				return err
+			}
+		}
+		q.q8 = unsafeSlice[int8](mem[0])
+		q.q8Scale = unsafeSlice[float32](mem[1])
+		q.q8Sum = unsafeSlice[int32](mem[2])
 	} else {
 		q.q8 = make([]int8, fm.rows*fm.cols)
 		q.q8Scale = make([]float32, fm.rows)
@@ -411,6 +418,7 @@ func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool, arena *mmap.Arena) {
 		}
 	})
 	*fm = *q
+	return nil
 }
 
 // unsafeSlice views b as a slice of T (b is aligned for T).

@@ -1,99 +1,126 @@
 package mmap
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // Arena holds the data that every token streams through (the weight
-// matrices of a model) in anonymous memory of the process: one block sized
-// up front, handed out in aligned pieces. On Linux the block is advised for
-// transparent huge pages. Reading weights from such memory runs measurably
-// faster than reading them from the page cache through a file mapping
-// (fewer TLB misses, physically contiguous memory); the price is a copy at
-// load time and memory that is the process's own rather than shared.
+// matrices of a model) in anonymous memory of the process, handed out in
+// aligned pieces from blocks of at least ArenaBlock bytes. On Linux the
+// blocks are advised for transparent huge pages. Reading weights from such
+// memory runs measurably faster than reading them from the page cache
+// through a file mapping (fewer TLB misses, physically contiguous memory);
+// the price is a copy at load time and memory that is the process's own
+// rather than shared. Memory is committed only as pieces are written.
 //
-// An Arena is not safe for concurrent Alloc calls.
+// An Arena is not safe for concurrent use, except that NoHuge may be
+// called while pieces are being written.
 type Arena struct {
-	mem  []byte // the block, or nil once closed
-	raw  []byte // what was mapped, for unmapping
-	off  int
-	heap bool // mem is ordinary Go memory
+	blocks []block
+	small  atomic.Bool // NoHuge was called
+}
+
+type block struct {
+	mem  []byte // the aligned view handed out from
+	raw  []byte // what was mapped, for unmapping (nil: Go memory)
+	used int
 }
 
 // ArenaAlign is the alignment of every piece Alloc returns.
 const ArenaAlign = 64
 
-// ArenaSize returns the block size an Arena needs for pieces of the given
-// sizes.
-func ArenaSize(sizes ...int) int {
-	total := 0
-	for _, n := range sizes {
-		total += (n + ArenaAlign - 1) / ArenaAlign * ArenaAlign
-	}
-	return total
-}
+// ArenaBlock is the smallest block an Arena maps.
+const ArenaBlock = 64 << 20
 
-// NewArena reserves size bytes. The memory is committed only as pieces of
-// it are written.
-func NewArena(size int) (*Arena, error) {
-	if size <= 0 {
-		return &Arena{heap: true}, nil
-	}
-	mem, raw, err := allocAnon(size)
-	if err != nil {
-		return nil, err
-	}
-	if mem == nil {
-		return &Arena{mem: make([]byte, size), heap: true}, nil
-	}
-	return &Arena{mem: mem, raw: raw}, nil
-}
+// NewArena returns an empty arena.
+func NewArena() *Arena { return &Arena{} }
 
-// Alloc returns n zeroed bytes aligned to ArenaAlign. It panics if the
-// arena is too small: callers size it with ArenaSize.
-func (a *Arena) Alloc(n int) []byte {
+// Alloc returns n zeroed bytes aligned to ArenaAlign, in a new block when
+// the last one has no room.
+func (a *Arena) Alloc(n int) ([]byte, error) {
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
 	size := (n + ArenaAlign - 1) / ArenaAlign * ArenaAlign
-	if a.off+size > len(a.mem) {
-		panic("mmap: arena too small")
+	if len(a.blocks) == 0 || a.blocks[len(a.blocks)-1].used+size > len(a.blocks[len(a.blocks)-1].mem) {
+		b, err := newBlock(max(ArenaBlock, size), !a.small.Load())
+		if err != nil {
+			return nil, err
+		}
+		a.blocks = append(a.blocks, b)
 	}
-	p := a.mem[a.off : a.off+n : a.off+n]
-	a.off += size
-	return p
+	b := &a.blocks[len(a.blocks)-1]
+	p := b.mem[b.used : b.used+n : b.used+n]
+	b.used += size
+	return p, nil
 }
 
-// Used returns the bytes handed out so far.
-func (a *Arena) Used() int { return a.off }
+func newBlock(size int, huge bool) (block, error) {
+	mem, raw, err := allocAnon(size)
+	if err != nil {
+		return block{}, err
+	}
+	if mem == nil {
+		return block{mem: make([]byte, size)}, nil
+	}
+	if huge {
+		adviseHuge(mem)
+	}
+	return block{mem: mem, raw: raw}, nil
+}
 
-// Close returns the memory to the system. Pieces must not be used
-// afterwards. It is safe to call more than once.
-func (a *Arena) Close() error {
-	if a == nil || a.mem == nil {
-		return nil
+// Used returns the bytes handed out so far, alignment included.
+func (a *Arena) Used() int {
+	n := 0
+	for _, b := range a.blocks {
+		n += b.used
 	}
-	raw := a.raw
-	a.mem, a.raw = nil, nil
-	if a.heap || raw == nil {
-		return nil
-	}
-	return unmap(raw)
+	return n
 }
 
 // Holds reports whether p lies inside the arena's memory.
 func (a *Arena) Holds(p []byte) bool {
-	if a == nil || len(p) == 0 || len(a.mem) == 0 {
+	if a == nil || len(p) == 0 {
 		return false
 	}
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(a.mem)))
 	s := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
-	return s >= lo && s+uintptr(len(p)) <= lo+uintptr(len(a.mem))
+	for _, b := range a.blocks {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(b.mem)))
+		if s >= lo && s+uintptr(len(p)) <= lo+uintptr(len(b.mem)) {
+			return true
+		}
+	}
+	return false
 }
 
 // NoHuge makes the pages of the arena touched from now on small ones (the
-// huge pages already in use stay). Safe to call while other goroutines
-// write to pieces.
+// huge pages already in use stay).
 func (a *Arena) NoHuge() {
-	if a != nil && !a.heap && len(a.mem) > 0 {
-		adviseSmall(a.mem)
+	if a == nil || a.small.Swap(true) {
+		return
 	}
+	for _, b := range a.blocks {
+		if b.raw != nil {
+			adviseSmall(b.mem)
+		}
+	}
+}
+
+// Close returns the memory to the system. Pieces must not be used
+// afterwards. It is safe to call more than once, and on nil.
+func (a *Arena) Close() error {
+	if a == nil {
+		return nil
+	}
+	var err error
+	for _, b := range a.blocks {
+		if b.raw != nil {
+			if e := unmap(b.raw); e != nil && err == nil {
+				err = e
+			}
+		}
+	}
+	a.blocks = nil
+	return err
 }

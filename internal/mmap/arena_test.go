@@ -11,13 +11,15 @@ import (
 )
 
 func TestArena(t *testing.T) {
-	sizes := []int{1, 100, 0, 64, 4097, 3 << 20}
-	a, err := NewArena(ArenaSize(sizes...))
-	require.NoError(t, err)
+	sizes := []int{1, 100, 0, 64, 4097, 3 << 20, ArenaBlock - 1000, 2 * ArenaBlock, 10}
+	a := NewArena()
 	var pieces [][]byte
+	used := 0
 	for _, n := range sizes {
-		p := a.Alloc(n)
+		p, err := a.Alloc(n)
+		require.NoError(t, err)
 		require.Len(t, p, n)
+		used += (n + ArenaAlign - 1) / ArenaAlign * ArenaAlign
 		if n > 0 {
 			assert.Zero(t, uintptr(unsafe.Pointer(&p[0]))%ArenaAlign, "piece of %d bytes", n)
 			assert.Equal(t, n, cap(p), "a piece cannot grow into the next")
@@ -28,39 +30,39 @@ func TestArena(t *testing.T) {
 		}
 		pieces = append(pieces, p)
 	}
-	assert.Equal(t, ArenaSize(sizes...), a.Used())
+	assert.Equal(t, used, a.Used())
+	// Blocks: the small pieces; the one that no longer fits; the piece larger
+	// than a block, in one of its own size; the last piece, after it.
+	assert.Equal(t, 4, len(a.blocks))
 	for j, p := range pieces {
 		require.Equal(t, -1, mismatch(p, func(i int) byte { return byte(sizes[j] + i) }), "pieces overlap")
-	}
-	for _, p := range pieces {
 		assert.Equal(t, len(p) > 0, a.Holds(p))
 	}
 	assert.False(t, a.Holds(make([]byte, 10)))
-	assert.Panics(t, func() { a.Alloc(1) }, "full")
 	require.NoError(t, a.Close())
 	require.NoError(t, a.Close())
-
-	empty, err := NewArena(0)
-	require.NoError(t, err)
-	assert.Nil(t, empty.Alloc(0))
-	require.NoError(t, empty.Close())
+	var nilArena *Arena
+	require.NoError(t, nilArena.Close())
+	assert.False(t, nilArena.Holds([]byte{1}))
 }
 
 // TestAdviceKeepsData: withdrawing huge pages and releasing file pages only
 // change where the bytes live, never what they are.
 func TestAdviceKeepsData(t *testing.T) {
-	const size = 8 << 20
-	a, err := NewArena(size)
-	require.NoError(t, err)
+	a := NewArena()
 	defer a.Close()
-	first, rest := a.Alloc(3<<20), a.Alloc(size-3<<20)
+	first, err := a.Alloc(3 << 20)
+	require.NoError(t, err)
 	for i := range first {
 		first[i] = byte(i * 7)
 	}
+	a.NoHuge()
+	a.NoHuge()
+	rest, err := a.Alloc(ArenaBlock) // a new block, not advised
+	require.NoError(t, err)
 	for i := range rest {
 		rest[i] = byte(i * 13)
 	}
-	a.NoHuge()
 	ReleaseMapped(first) // not a file mapping: left alone
 	require.Equal(t, -1, mismatch(first, func(i int) byte { return byte(i * 7) }))
 	require.Equal(t, -1, mismatch(rest, func(i int) byte { return byte(i * 13) }))

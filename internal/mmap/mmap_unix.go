@@ -20,8 +20,7 @@ func mapFile(f *os.File, size int) (*Mapping, error) {
 func unmap(data []byte) error { return syscall.Munmap(data) }
 
 // allocAnon maps size bytes of anonymous memory, aligned to a huge page
-// where the system has them, and returns the aligned view and the whole
-// mapping.
+// (2 MiB), and returns the aligned view and the whole mapping.
 func allocAnon(size int) (mem, raw []byte, err error) {
 	const huge = 2 << 20
 	raw, err = syscall.Mmap(-1, 0, size+huge, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
@@ -31,6 +30,5 @@ func allocAnon(size int) (mem, raw []byte, err error) {
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
 	off := int((huge - start%huge) % huge)
 	mem = raw[off : off+size : off+size]
-	adviseHuge(mem)
 	return mem, raw, nil
 }
