@@ -13,8 +13,6 @@ package main
 //go:generate go run . -out ../../internal/kernels/q8_amd64.s -stubs ../../internal/kernels/q8_amd64.go -pkg kernels
 
 import (
-	"fmt"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -40,81 +38,66 @@ func matVec() {
 	up := Load(Param("u").Base(), GP64())
 	lp := Load(Param("l").Base(), GP64())
 	k := Load(Param("u").Len(), GP64())
-	k3 := GP64()
-	LEAQ(Mem{Base: k, Index: k, Scale: 2}, k3)
 
-	for _, step := range []int{4, 1} {
-		top, done := fmt.Sprintf("rows%d", step), fmt.Sprintf("rows%d_done", step)
-		Label(top)
-		CMPQ(rows, U8(step))
-		JB(LabelRef(done))
-		accU := make([]reg.VecVirtual, step)
-		accL := make([]reg.VecVirtual, step)
-		bases := make([]reg.Register, step)
-		for r := 0; r < step; r++ {
-			accU[r], accL[r] = ZMM(), ZMM()
-			VPXORD(accU[r], accU[r], accU[r])
-			VPXORD(accL[r], accL[r], accL[r])
-			bases[r] = rowBase(wp, k, k3, r)
-		}
-		// Software prefetch, for groups of four rows: the group two ahead is
-		// 4k contiguous bytes, fetched 256 bytes per iteration (the four
-		// rows' 64-byte steps are too short streams for the hardware
-		// prefetchers).
-		var pf reg.Register
-		if step == 4 {
-			pf = GP64()
-			LEAQ(Mem{Base: wp, Index: k, Scale: 8}, pf)
-		}
-		j := GP64()
-		XORQ(j, j)
-		inner := fmt.Sprintf("cols%d", step)
-		Label(inner)
-		if step == 4 {
-			for off := 0; off < 256; off += 64 {
-				PREFETCHT0(Mem{Base: pf, Disp: off})
-			}
-			ADDQ(U32(256), pf)
-		}
-		uv, lv := ZMM(), ZMM()
-		VMOVDQU8(Mem{Base: up, Index: j, Scale: 1}, uv)
-		VMOVDQU8(Mem{Base: lp, Index: j, Scale: 1}, lv)
-		for r := 0; r < step; r++ {
-			wv := ZMM()
-			VMOVDQU8(Mem{Base: bases[r], Index: j, Scale: 1}, wv)
-			gen.VPDPBUSD(wv, uv, accU[r])
-			gen.VPDPBUSD(wv, lv, accL[r])
-		}
-		ADDQ(U8(64), j)
-		CMPQ(j, k)
-		JB(LabelRef(inner))
-		for r := 0; r < step; r++ {
-			reduce(accU[r], Mem{Base: dp, Disp: 8 * r})
-			reduce(accL[r], Mem{Base: dp, Disp: 8*r + 4})
-		}
-		ADDQ(U8(8*step), dp)
-		if step == 4 {
-			LEAQ(Mem{Base: wp, Index: k, Scale: 4}, wp)
-		} else {
-			ADDQ(k, wp)
-		}
-		SUBQ(U8(step), rows)
-		JMP(LabelRef(top))
-		Label(done)
+	// One row at a time, so that each thread reads its rows as one
+	// sequential stream; eight accumulator sets take the 64-byte steps of
+	// a 512-byte stretch, so that many loads are in flight and the
+	// VPDPBUSDs of a row do not wait on each other. From memory on Zen 4
+	// this reads at 96% of a plain read loop, where four interleaved rows
+	// with software prefetch read at 80%. Integer sums: the order does not
+	// matter.
+	const sets = 8
+	Label("row")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	var accU, accL [sets]reg.VecVirtual
+	for s := range accU {
+		accU[s], accL[s] = ZMM(), ZMM()
+		VPXORD(accU[s], accU[s], accU[s])
+		VPXORD(accL[s], accL[s], accL[s])
 	}
+	step := func(s int, j reg.Register) {
+		uv, lv, wv := ZMM(), ZMM(), ZMM()
+		VMOVDQU8(Mem{Base: up, Index: j, Scale: 1, Disp: 64 * s}, uv)
+		VMOVDQU8(Mem{Base: lp, Index: j, Scale: 1, Disp: 64 * s}, lv)
+		VMOVDQU8(Mem{Base: wp, Index: j, Scale: 1, Disp: 64 * s}, wv)
+		gen.VPDPBUSD(wv, uv, accU[s])
+		gen.VPDPBUSD(wv, lv, accL[s])
+	}
+	j := GP64()
+	XORQ(j, j)
+	whole := GP64() // k rounded down to a multiple of 64·sets
+	MOVQ(k, whole)
+	ANDQ(U32(^uint32(64*sets-1)), whole)
+	JZ(LabelRef("rest"))
+	Label("cols")
+	for s := 0; s < sets; s++ {
+		step(s, j)
+	}
+	ADDQ(U32(64*sets), j)
+	CMPQ(j, whole)
+	JB(LabelRef("cols"))
+	// The steps left over go to the first set.
+	Label("rest")
+	CMPQ(j, k)
+	JAE(LabelRef("sum"))
+	step(0, j)
+	ADDQ(U8(64), j)
+	JMP(LabelRef("rest"))
+	Label("sum")
+	for s := 1; s < sets; s++ {
+		VPADDD(accU[s], accU[0], accU[0])
+		VPADDD(accL[s], accL[0], accL[0])
+	}
+	reduce(accU[0], Mem{Base: dp})
+	reduce(accL[0], Mem{Base: dp, Disp: 4})
+	ADDQ(U8(8), dp)
+	ADDQ(k, wp)
+	DECQ(rows)
+	JMP(LabelRef("row"))
+	Label("done")
 	VZEROUPPER()
 	RET()
-}
-
-// rowBase returns a register holding the address of row r of a group of
-// four rows starting at wp.
-func rowBase(wp, k, k3 reg.Register, r int) reg.Register {
-	if r == 0 {
-		return wp
-	}
-	base := GP64()
-	LEAQ(gen.Stride4(wp, k, k3, r, 0), base)
-	return base
 }
 
 // reduce adds the 16 int32 lanes of acc and stores the sum at dst.
@@ -124,7 +107,7 @@ func reduce(acc reg.VecVirtual, dst Mem) {
 	y2 := YMM()
 	VPADDD(acc.AsY(), y, y2)
 	x := XMM()
-	VEXTRACTI128(U8(1), y2, x)
+	VEXTRACTI32X4(U8(1), y2, x) // EVEX: the registers may be X16-X31
 	x2 := XMM()
 	VPADDD(y2.AsX(), x, x2)
 	x3 := XMM()

@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func matVecQ8VNNI(dst []int32, w []int8, u []uint8, l []uint8)
-// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI, MMX+
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, AVX512_VNNI
 TEXT ·matVecQ8VNNI(SB), NOSPLIT, $0-96
 	MOVQ dst_base+0(FP), AX
 	MOVQ dst_len+8(FP), CX
@@ -14,165 +14,125 @@ TEXT ·matVecQ8VNNI(SB), NOSPLIT, $0-96
 	MOVQ u_base+48(FP), BX
 	MOVQ l_base+72(FP), SI
 	MOVQ u_len+56(FP), DI
-	LEAQ (DI)(DI*2), R8
 
-rows4:
-	CMPQ   CX, $0x04
-	JB     rows4_done
+row:
+	TESTQ  CX, CX
+	JZ     done
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	LEAQ   (DX)(DI*1), R9
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	LEAQ   (DX)(DI*2), R10
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	LEAQ   (DX)(R8*1), R11
-	LEAQ   (DX)(DI*8), R12
-	XORQ   R13, R13
-
-cols4:
-	PREFETCHT0    (R12)
-	PREFETCHT0    64(R12)
-	PREFETCHT0    128(R12)
-	PREFETCHT0    192(R12)
-	ADDQ          $0x00000100, R12
-	VMOVDQU8      (BX)(R13*1), Z8
-	VMOVDQU8      (SI)(R13*1), Z9
-	VMOVDQU8      (DX)(R13*1), Z10
-	VPDPBUSD      Z10, Z8, Z0
-	VPDPBUSD      Z10, Z9, Z1
-	VMOVDQU8      (R9)(R13*1), Z10
-	VPDPBUSD      Z10, Z8, Z2
-	VPDPBUSD      Z10, Z9, Z3
-	VMOVDQU8      (R10)(R13*1), Z10
-	VPDPBUSD      Z10, Z8, Z4
-	VPDPBUSD      Z10, Z9, Z5
-	VMOVDQU8      (R11)(R13*1), Z10
-	VPDPBUSD      Z10, Z8, Z6
-	VPDPBUSD      Z10, Z9, Z7
-	ADDQ          $0x40, R13
-	CMPQ          R13, DI
-	JB            cols4
-	VEXTRACTI64X4 $0x01, Z0, Y8
-	VPADDD        Y0, Y8, Y8
-	VEXTRACTI128  $0x01, Y8, X9
-	VPADDD        X8, X9, X8
-	VPSHUFD       $0x4e, X8, X9
-	VPADDD        X9, X8, X8
-	VPSHUFD       $0xb1, X8, X9
-	VPADDD        X9, X8, X8
-	VMOVD         X8, (AX)
-	VEXTRACTI64X4 $0x01, Z1, Y8
-	VPADDD        Y1, Y8, Y8
-	VEXTRACTI128  $0x01, Y8, X9
-	VPADDD        X8, X9, X8
-	VPSHUFD       $0x4e, X8, X9
-	VPADDD        X9, X8, X8
-	VPSHUFD       $0xb1, X8, X9
-	VPADDD        X9, X8, X8
-	VMOVD         X8, 4(AX)
-	VEXTRACTI64X4 $0x01, Z2, Y8
-	VPADDD        Y2, Y8, Y8
-	VEXTRACTI128  $0x01, Y8, X9
-	VPADDD        X8, X9, X8
-	VPSHUFD       $0x4e, X8, X9
-	VPADDD        X9, X8, X8
-	VPSHUFD       $0xb1, X8, X9
-	VPADDD        X9, X8, X8
-	VMOVD         X8, 8(AX)
-	VEXTRACTI64X4 $0x01, Z3, Y8
-	VPADDD        Y3, Y8, Y8
-	VEXTRACTI128  $0x01, Y8, X9
-	VPADDD        X8, X9, X8
-	VPSHUFD       $0x4e, X8, X9
-	VPADDD        X9, X8, X8
-	VPSHUFD       $0xb1, X8, X9
-	VPADDD        X9, X8, X8
-	VMOVD         X8, 12(AX)
-	VEXTRACTI64X4 $0x01, Z4, Y8
-	VPADDD        Y4, Y8, Y8
-	VEXTRACTI128  $0x01, Y8, X9
-	VPADDD        X8, X9, X8
-	VPSHUFD       $0x4e, X8, X9
-	VPADDD        X9, X8, X8
-	VPSHUFD       $0xb1, X8, X9
-	VPADDD        X9, X8, X8
-	VMOVD         X8, 16(AX)
-	VEXTRACTI64X4 $0x01, Z5, Y8
-	VPADDD        Y5, Y8, Y8
-	VEXTRACTI128  $0x01, Y8, X9
-	VPADDD        X8, X9, X8
-	VPSHUFD       $0x4e, X8, X9
-	VPADDD        X9, X8, X8
-	VPSHUFD       $0xb1, X8, X9
-	VPADDD        X9, X8, X8
-	VMOVD         X8, 20(AX)
-	VEXTRACTI64X4 $0x01, Z6, Y8
-	VPADDD        Y6, Y8, Y8
-	VEXTRACTI128  $0x01, Y8, X9
-	VPADDD        X8, X9, X8
-	VPSHUFD       $0x4e, X8, X9
-	VPADDD        X9, X8, X8
-	VPSHUFD       $0xb1, X8, X9
-	VPADDD        X9, X8, X8
-	VMOVD         X8, 24(AX)
-	VEXTRACTI64X4 $0x01, Z7, Y8
-	VPADDD        Y7, Y8, Y8
-	VEXTRACTI128  $0x01, Y8, X9
-	VPADDD        X8, X9, X8
-	VPSHUFD       $0x4e, X8, X9
-	VPADDD        X9, X8, X8
-	VPSHUFD       $0xb1, X8, X9
-	VPADDD        X9, X8, X8
-	VMOVD         X8, 28(AX)
-	ADDQ          $0x20, AX
-	LEAQ          (DX)(DI*4), DX
-	SUBQ          $0x04, CX
-	JMP           rows4
-
-rows4_done:
-rows1:
-	CMPQ   CX, $0x01
-	JB     rows1_done
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 	XORQ   R8, R8
+	MOVQ   DI, R9
+	ANDQ   $0xfffffe00, R9
+	JZ     rest
 
-cols1:
-	VMOVDQU8      (BX)(R8*1), Z0
-	VMOVDQU8      (SI)(R8*1), Z1
-	VMOVDQU8      (DX)(R8*1), Z2
-	VPDPBUSD      Z2, Z0, Z11
-	VPDPBUSD      Z2, Z1, Z12
-	ADDQ          $0x40, R8
-	CMPQ          R8, DI
-	JB            cols1
-	VEXTRACTI64X4 $0x01, Z11, Y0
-	VPADDD        Y11, Y0, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X0, X1, X0
-	VPSHUFD       $0x4e, X0, X1
-	VPADDD        X1, X0, X0
-	VPSHUFD       $0xb1, X0, X1
-	VPADDD        X1, X0, X0
-	VMOVD         X0, (AX)
-	VEXTRACTI64X4 $0x01, Z12, Y0
-	VPADDD        Y12, Y0, Y0
-	VEXTRACTI128  $0x01, Y0, X1
-	VPADDD        X0, X1, X0
-	VPSHUFD       $0x4e, X0, X1
-	VPADDD        X1, X0, X0
-	VPSHUFD       $0xb1, X0, X1
-	VPADDD        X1, X0, X0
-	VMOVD         X0, 4(AX)
+cols:
+	VMOVDQU8 (BX)(R8*1), Z16
+	VMOVDQU8 (SI)(R8*1), Z17
+	VMOVDQU8 (DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z0
+	VPDPBUSD Z18, Z17, Z1
+	VMOVDQU8 64(BX)(R8*1), Z16
+	VMOVDQU8 64(SI)(R8*1), Z17
+	VMOVDQU8 64(DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z2
+	VPDPBUSD Z18, Z17, Z3
+	VMOVDQU8 128(BX)(R8*1), Z16
+	VMOVDQU8 128(SI)(R8*1), Z17
+	VMOVDQU8 128(DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z4
+	VPDPBUSD Z18, Z17, Z5
+	VMOVDQU8 192(BX)(R8*1), Z16
+	VMOVDQU8 192(SI)(R8*1), Z17
+	VMOVDQU8 192(DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z6
+	VPDPBUSD Z18, Z17, Z7
+	VMOVDQU8 256(BX)(R8*1), Z16
+	VMOVDQU8 256(SI)(R8*1), Z17
+	VMOVDQU8 256(DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z8
+	VPDPBUSD Z18, Z17, Z9
+	VMOVDQU8 320(BX)(R8*1), Z16
+	VMOVDQU8 320(SI)(R8*1), Z17
+	VMOVDQU8 320(DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z10
+	VPDPBUSD Z18, Z17, Z11
+	VMOVDQU8 384(BX)(R8*1), Z16
+	VMOVDQU8 384(SI)(R8*1), Z17
+	VMOVDQU8 384(DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z12
+	VPDPBUSD Z18, Z17, Z13
+	VMOVDQU8 448(BX)(R8*1), Z16
+	VMOVDQU8 448(SI)(R8*1), Z17
+	VMOVDQU8 448(DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z14
+	VPDPBUSD Z18, Z17, Z15
+	ADDQ     $0x00000200, R8
+	CMPQ     R8, R9
+	JB       cols
+
+rest:
+	CMPQ     R8, DI
+	JAE      sum
+	VMOVDQU8 (BX)(R8*1), Z16
+	VMOVDQU8 (SI)(R8*1), Z17
+	VMOVDQU8 (DX)(R8*1), Z18
+	VPDPBUSD Z18, Z16, Z0
+	VPDPBUSD Z18, Z17, Z1
+	ADDQ     $0x40, R8
+	JMP      rest
+
+sum:
+	VPADDD        Z2, Z0, Z0
+	VPADDD        Z3, Z1, Z1
+	VPADDD        Z4, Z0, Z0
+	VPADDD        Z5, Z1, Z1
+	VPADDD        Z6, Z0, Z0
+	VPADDD        Z7, Z1, Z1
+	VPADDD        Z8, Z0, Z0
+	VPADDD        Z9, Z1, Z1
+	VPADDD        Z10, Z0, Z0
+	VPADDD        Z11, Z1, Z1
+	VPADDD        Z12, Z0, Z0
+	VPADDD        Z13, Z1, Z1
+	VPADDD        Z14, Z0, Z0
+	VPADDD        Z15, Z1, Z1
+	VEXTRACTI64X4 $0x01, Z0, Y16
+	VPADDD        Y0, Y16, Y16
+	VEXTRACTI32X4 $0x01, Y16, X17
+	VPADDD        X16, X17, X16
+	VPSHUFD       $0x4e, X16, X17
+	VPADDD        X17, X16, X16
+	VPSHUFD       $0xb1, X16, X17
+	VPADDD        X17, X16, X16
+	VMOVD         X16, (AX)
+	VEXTRACTI64X4 $0x01, Z1, Y16
+	VPADDD        Y1, Y16, Y16
+	VEXTRACTI32X4 $0x01, Y16, X17
+	VPADDD        X16, X17, X16
+	VPSHUFD       $0x4e, X16, X17
+	VPADDD        X17, X16, X16
+	VPSHUFD       $0xb1, X16, X17
+	VPADDD        X17, X16, X16
+	VMOVD         X16, 4(AX)
 	ADDQ          $0x08, AX
 	ADDQ          DI, DX
-	SUBQ          $0x01, CX
-	JMP           rows1
+	DECQ          CX
+	JMP           row
 
-rows1_done:
+done:
 	VZEROUPPER
 	RET

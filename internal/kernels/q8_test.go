@@ -13,7 +13,7 @@ func TestMatVecQ8(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		for _, rows := range []int{1, 2, 3, 4, 5, 9, 17} {
-			for _, k := range []int{1, 63, 64, 128, 192, 200, 256, 320, 2560} {
+			for _, k := range []int{1, 63, 64, 128, 192, 200, 256, 320, 512, 576, 960, 1024, 2560} {
 				f := randF32(rng, rows*k)
 				w := make([]int8, rows*k)
 				scale := make([]float32, rows)
