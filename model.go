@@ -431,9 +431,7 @@ func unsafeSlice[T any](b []byte) []T {
 func (fm *floatMatrix) row(dst []float32, r int) {
 	switch {
 	case fm.f16 != nil:
-		for j, h := range fm.f16[r*fm.cols : (r+1)*fm.cols] {
-			dst[j] = kernels.F16ToF32(h)
-		}
+		kernels.F16ToF32Row(dst[:fm.cols], fm.f16[r*fm.cols:(r+1)*fm.cols])
 	case fm.bf16 != nil:
 		for j, h := range fm.bf16[r*fm.cols : (r+1)*fm.cols] {
 			dst[j] = kernels.BF16ToF32(h)

@@ -32,7 +32,35 @@ import (
 func main() {
 	ConstraintExpr("gc,!purego")
 	matVecF16AVX2()
+	toF32()
 	Generate()
+}
+
+// toF32 emits the row conversion of the embedding lookup and of the int8
+// output matrix's quantization at load.
+func toF32() {
+	TEXT("f16ToF32AVX2", NOSPLIT, "func(dst []float32, src []uint16)")
+	Pragma("noescape")
+	Doc("f16ToF32AVX2 sets dst[j] = f16(src[j]) for j < len(dst), a multiple of 32",
+		"(len(src) ≥ len(dst)).")
+	dp := Load(Param("dst").Base(), GP64())
+	n := Load(Param("dst").Len(), GP64())
+	sp := Load(Param("src").Base(), GP64())
+	SHRQ(U8(5), n)
+	JZ(LabelRef("conv_done"))
+	Label("conv_loop")
+	for a := 0; a < 4; a++ {
+		v := YMM()
+		VCVTPH2PS(Mem{Base: sp, Disp: 16 * a}, v)
+		VMOVUPS(v, Mem{Base: dp, Disp: 32 * a})
+	}
+	ADDQ(U8(64), sp)
+	ADDQ(U32(128), dp)
+	DECQ(n)
+	JNZ(LabelRef("conv_loop"))
+	Label("conv_done")
+	VZEROUPPER()
+	RET()
 }
 
 func matVecF16AVX2() {

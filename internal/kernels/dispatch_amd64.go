@@ -185,3 +185,11 @@ func add(x, y []float32) {
 	}
 	addGeneric(x, y)
 }
+
+func f16ToF32(dst []float32, src []uint16) {
+	if useAVX2 {
+		f16ToF32AVX2(dst, src)
+		return
+	}
+	f16ToF32Generic(dst, src)
+}

@@ -30,3 +30,5 @@ func scaleMul(out, x, w []float32, r float32) { scaleMulGeneric(out, x, w, r) }
 func reluSqMul(g, u []float32) { reluSqMulGeneric(g, u) }
 
 func add(x, y []float32) { addGeneric(x, y) }
+
+func f16ToF32(dst []float32, src []uint16) { f16ToF32Generic(dst, src) }

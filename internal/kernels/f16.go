@@ -18,6 +18,22 @@ var f16Table = func() *[1 << 16]float32 {
 // F16ToF32 converts one IEEE half-precision value.
 func F16ToF32(h uint16) float32 { return f16Table[h] }
 
+// F16ToF32Row converts src[:len(dst)] into dst (the value of a NaN's
+// payload may differ between tiers; every other value converts exactly).
+func F16ToF32Row(dst []float32, src []uint16) {
+	src = src[:len(dst)]
+	n := len(dst) &^ 31
+	f16ToF32(dst[:n], src)
+	f16ToF32Generic(dst[n:], src[n:])
+}
+
+func f16ToF32Generic(dst []float32, src []uint16) {
+	src = src[:len(dst)]
+	for j, h := range src {
+		dst[j] = f16Table[h]
+	}
+}
+
 // BF16ToF32 converts one bfloat16 value.
 func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 

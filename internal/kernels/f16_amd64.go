@@ -9,3 +9,9 @@ package kernels
 //
 //go:noescape
 func matVecF16AVX2(dst []float32, w []uint16, x []float32)
+
+// f16ToF32AVX2 sets dst[j] = f16(src[j]) for j < len(dst), a multiple of 32
+// (len(src) ≥ len(dst)).
+//
+//go:noescape
+func f16ToF32AVX2(dst []float32, src []uint16)

@@ -138,3 +138,30 @@ sum:
 done:
 	VZEROUPPER
 	RET
+
+// func f16ToF32AVX2(dst []float32, src []uint16)
+// Requires: AVX, F16C
+TEXT ·f16ToF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), DX
+	SHRQ $0x05, CX
+	JZ   conv_done
+
+conv_loop:
+	VCVTPH2PS (DX), Y0
+	VMOVUPS   Y0, (AX)
+	VCVTPH2PS 16(DX), Y0
+	VMOVUPS   Y0, 32(AX)
+	VCVTPH2PS 32(DX), Y0
+	VMOVUPS   Y0, 64(AX)
+	VCVTPH2PS 48(DX), Y0
+	VMOVUPS   Y0, 96(AX)
+	ADDQ      $0x40, DX
+	ADDQ      $0x00000080, AX
+	DECQ      CX
+	JNZ       conv_loop
+
+conv_done:
+	VZEROUPPER
+	RET

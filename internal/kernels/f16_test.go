@@ -106,3 +106,28 @@ func TestMatVecF16Special(t *testing.T) {
 		assert.Panics(t, func() { MatVecF16(make([]float32, 2), make([]uint16, 15), make([]float32, 8)) })
 	})
 }
+
+// TestF16ToF32Row converts every f16 bit pattern, at lengths that leave
+// tails, against the table (NaNs only need to stay NaNs).
+func TestF16ToF32Row(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		src := make([]uint16, 1<<16)
+		for i := range src {
+			src[i] = uint16(i)
+		}
+		for _, n := range []int{0, 1, 31, 32, 33, 100, 1 << 16} {
+			dst := make([]float32, n+1)
+			dst[n] = -7
+			F16ToF32Row(dst[:n], src[len(src)-n:])
+			require.Equal(t, float32(-7), dst[n], "wrote past the end")
+			for j := range n {
+				want := F16ToF32(src[len(src)-n+j])
+				if want != want {
+					require.True(t, dst[j] != dst[j], "f16 %#04x: %v, want NaN", src[len(src)-n+j], dst[j])
+					continue
+				}
+				require.Equal(t, math.Float32bits(want), math.Float32bits(dst[j]), "f16 %#04x", src[len(src)-n+j])
+			}
+		}
+	})
+}
