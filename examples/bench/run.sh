@@ -1,6 +1,6 @@
 #!/bin/bash
 # run.sh measures every kernel tier and thread count on a 2B4T-shaped model
-# (3 runs each) and redraws the README chart:
+# (REPS runs each, default 3) and redraws the README chart:
 #
 #	bash examples/bench/run.sh [DIR]     # DIR holds or gets the model (default /tmp/b2b)
 set -eu
@@ -12,7 +12,7 @@ go build -o /tmp/bitnet-bench ./examples/bench
 go build -tags purego -o /tmp/bitnet-bench-purego ./examples/bench
 out=examples/bench/results-zen4-2core.jsonl
 : > $out
-for rep in 1 2 3; do
+for rep in $(seq "${REPS:-3}"); do
 	for t in 2 1; do
 		for cpu in avx512 avx2; do
 			BITNET_CPU=$cpu /tmp/bitnet-bench -model "$model" -threads $t -prompt 128 -gen 64 >> $out
