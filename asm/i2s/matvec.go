@@ -10,44 +10,110 @@ import (
 	"github.com/org/bitnet/asm/internal/gen"
 )
 
-// matVec emits matVecI2S<ISA>: rows are done R at a time for each R in
-// rowsPerStep (largest first); within a step the activation vectors of a
-// block (or block pair) are loaded once and applied to the R rows.
-func (v isa) matVec(rowsPerStep ...int) {
-	TEXT("matVecI2S"+v.name, NOSPLIT, "func(dst []int32, w []byte, q []int8)")
-	Pragma("noescape")
-	Doc(fmt.Sprintf("matVecI2S%s sets dst[r] = Σ_j c[r][j]·q[j] for r < len(dst), c the codes of", v.name),
-		"the I2_S matrix w (len(dst) rows of len(q)/4 bytes). len(q) must be a positive",
-		"multiple of 128 and len(w) ≥ len(dst)·len(q)/4; the caller checks.")
-	dp := Load(Param("dst").Base(), GP64())
-	rows := Load(Param("dst").Len(), GP64())
-	wp := Load(Param("w").Base(), GP64())
-	qb := Load(Param("q").Base(), GP64())
-	k := Load(Param("q").Len(), GP64())
-	rb := GP64() // bytes per row
-	MOVQ(k, rb)
-	SHRQ(U8(2), rb)
-	rb3 := GP64()
-	LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
-	mask, ones := v.constants()
+// mvArgs holds a matrix-vector kernel's arguments and its row stride.
+type mvArgs struct {
+	dp, rows, wp, qb, k Register
+	rb, rb3             Register // bytes per row, and three times that
+}
 
+// matVecKernel emits the frame of matVecI2S<name>: the arguments and row
+// stride, setup (constants), then group(a, R, next) for each R of
+// rowsPerStep (largest first; next labels the following group size), then
+// the return.
+func matVecKernel(name string, doc []string, rowsPerStep []int, setup func(), group func(a mvArgs, R int, next string)) {
+	TEXT("matVecI2S"+name, NOSPLIT, "func(dst []int32, w []byte, q []int8)")
+	Pragma("noescape")
+	Doc(doc...)
+	var a mvArgs
+	a.dp = Load(Param("dst").Base(), GP64())
+	a.rows = Load(Param("dst").Len(), GP64())
+	a.wp = Load(Param("w").Base(), GP64())
+	a.qb = Load(Param("q").Base(), GP64())
+	a.k = Load(Param("q").Len(), GP64())
+	a.rb = GP64()
+	MOVQ(a.k, a.rb)
+	SHRQ(U8(2), a.rb)
+	a.rb3 = GP64()
+	LEAQ(Mem{Base: a.rb, Index: a.rb, Scale: 2}, a.rb3)
+	setup()
 	for i, R := range rowsPerStep {
 		next := "done"
 		if i+1 < len(rowsPerStep) {
 			next = label("rows%d", rowsPerStep[i+1])
 		}
-		v.matVecRows(R, next, dp, rows, wp, qb, k, rb, rb3, mask, ones)
+		group(a, R, next)
 	}
 	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
-func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Register, mask, ones VecVirtual) {
+// groupStart emits the start of the loop over groups of R rows, which
+// leaves for next when fewer than R rows are left, and returns the label
+// prefix of the group's code.
+func groupStart(a mvArgs, R int, next string) string {
 	pfx := label("rows%d", R)
 	Label(pfx)
-	CMPQ(rows, U32(R))
+	CMPQ(a.rows, U32(R))
 	JB(LabelRef(next))
+	return pfx
+}
+
+// prefetcher returns the software prefetch pointer of a group of R rows,
+// v.prefetch groups ahead (nil for none). A group of R rows is R·rb
+// contiguous bytes, read as R short streams (a 2560-column row is only 10
+// cache lines, too short for the hardware prefetchers to lock on).
+func (v isa) prefetcher(a mvArgs, R int) Register {
+	if R <= 1 || v.prefetch == 0 {
+		return nil
+	}
+	pf := GP64()
+	MOVQ(a.rb, pf)
+	SHLQ(U8(log2(R*v.prefetch)), pf)
+	ADDQ(a.wp, pf)
+	return pf
+}
+
+// groupEnd stores the R row sums, moves dst and w past the group and goes
+// back to the group's start.
+func (v isa) groupEnd(a mvArgs, R int, pfx string, sums []VecVirtual) {
+	v.storeSums(sums, func(x VecVirtual, first, n int) {
+		if n == 4 {
+			v.load(x, Mem{Base: a.dp, Disp: 4 * first})
+		} else {
+			VMOVD(x, Mem{Base: a.dp, Disp: 4 * first})
+		}
+	})
+	ADDQ(U32(4*R), a.dp)
+	switch R {
+	case 1:
+		ADDQ(a.rb, a.wp)
+	case 2, 4, 8:
+		LEAQ(Mem{Base: a.wp, Index: a.rb, Scale: uint8(R)}, a.wp)
+	default:
+		panic("rows per step must be 1, 2, 4 or 8")
+	}
+	SUBQ(U32(R), a.rows)
+	JMP(LabelRef(pfx))
+}
+
+// matVec emits matVecI2S<ISA>: rows are done R at a time for each R in
+// rowsPerStep (largest first); within a step the activation vectors of a
+// block (or block pair) are loaded once and applied to the R rows.
+func (v isa) matVec(rowsPerStep ...int) {
+	var mask, ones VecVirtual
+	matVecKernel(v.name, []string{
+		fmt.Sprintf("matVecI2S%s sets dst[r] = Σ_j c[r][j]·q[j] for r < len(dst), c the codes of", v.name),
+		"the I2_S matrix w (len(dst) rows of len(q)/4 bytes). len(q) must be a positive",
+		"multiple of 128 and len(w) ≥ len(dst)·len(q)/4; the caller checks.",
+	}, rowsPerStep, func() { mask, ones = v.constants() }, func(a mvArgs, R int, next string) {
+		v.matVecRows(a, R, next, mask, ones)
+	})
+}
+
+func (v isa) matVecRows(a mvArgs, R int, next string, mask, ones VecVirtual) {
+	pfx := groupStart(a, R, next)
+	wp, qb, k, rb, rb3 := a.wp, a.qb, a.k, a.rb, a.rb3
 
 	acc := make([]VecVirtual, R)
 	for i := range acc {
@@ -67,17 +133,7 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 		}
 		return gen.Stride4(p, rb, rb3, i, off)
 	}
-	// Software prefetch: a group of R rows is R·rb contiguous bytes, read
-	// as R short streams (a 2560-column row is only 10 cache lines, too
-	// short for the hardware prefetchers to lock on). pf runs v.prefetch
-	// groups ahead of the group being read, R·v.bytes bytes per iteration.
-	var pf Register
-	if R > 1 && v.prefetch > 0 {
-		pf = GP64()
-		MOVQ(rb, pf)
-		SHLQ(U8(log2(R*v.prefetch)), pf)
-		ADDQ(wp, pf)
-	}
+	pf := v.prefetcher(a, R)
 	qp := GP64()
 	MOVQ(qb, qp)
 	cnt := GP64()
@@ -141,24 +197,7 @@ func (v isa) matVecRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Registe
 	}
 
 	Label(pfx + "sum")
-	v.storeSums(acc, func(x VecVirtual, first, n int) {
-		if n == 4 {
-			v.load(x, Mem{Base: dp, Disp: 4 * first})
-		} else {
-			VMOVD(x, Mem{Base: dp, Disp: 4 * first})
-		}
-	})
-	ADDQ(U32(4*R), dp)
-	switch R {
-	case 1:
-		ADDQ(rb, wp)
-	case 2, 4, 8:
-		LEAQ(Mem{Base: wp, Index: rb, Scale: uint8(R)}, wp)
-	default:
-		panic("rows per step must be 1, 2, 4 or 8")
-	}
-	SUBQ(U32(R), rows)
-	JMP(LabelRef(pfx))
+	v.groupEnd(a, R, pfx, acc)
 }
 
 func log2(n int) int {

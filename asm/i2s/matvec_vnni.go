@@ -25,45 +25,28 @@ import (
 // in registers: R = 4 uses 24 of the 32 vector registers; the masks are
 // broadcast from memory.
 func (v isa) matVecVNNI(rowsPerStep ...int) {
-	TEXT("matVecI2S"+v.name, NOSPLIT, "func(dst []int32, w []byte, q []int8)")
-	Pragma("noescape")
-	Doc("matVecI2SAVX512VNNI sets dst[r] = Σ_j c[r][j]·q[j] for r < len(dst), c the codes",
+	var masks Mem
+	matVecKernel(v.name, []string{
+		"matVecI2SAVX512VNNI sets dst[r] = Σ_j c[r][j]·q[j] for r < len(dst), c the codes",
 		"of the I2_S matrix w (len(dst) rows of len(q)/4 bytes). len(q) must be a",
 		"positive multiple of 128 below 2^22 and len(w) ≥ len(dst)·len(q)/4; the caller",
-		"checks.")
-	dp := Load(Param("dst").Base(), GP64())
-	rows := Load(Param("dst").Len(), GP64())
-	wp := Load(Param("w").Base(), GP64())
-	qb := Load(Param("q").Base(), GP64())
-	k := Load(Param("q").Len(), GP64())
-	rb := GP64() // bytes per row
-	MOVQ(k, rb)
-	SHRQ(U8(2), rb)
-	rb3 := GP64()
-	LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
-	// The four masks, broadcast from memory by VPANDD: registers are short.
-	masks := GLOBL("i2sGroupMasks", RODATA|NOPTR)
-	for g := 0; g < 4; g++ {
-		b := uint32(0xC0 >> (2 * g))
-		DATA(4*g, U32(b|b<<8|b<<16|b<<24))
-	}
-	for i, R := range rowsPerStep {
-		next := "done"
-		if i+1 < len(rowsPerStep) {
-			next = label("rows%d", rowsPerStep[i+1])
+		"checks.",
+	}, rowsPerStep, func() {
+		// The four masks, broadcast from memory by VPANDD: registers are
+		// short.
+		masks = GLOBL("i2sGroupMasks", RODATA|NOPTR)
+		for g := 0; g < 4; g++ {
+			b := uint32(0xC0 >> (2 * g))
+			DATA(4*g, U32(b|b<<8|b<<16|b<<24))
 		}
-		v.matVecVNNIRows(R, next, dp, rows, wp, qb, k, rb, rb3, masks)
-	}
-	Label("done")
-	VZEROUPPER()
-	RET()
+	}, func(a mvArgs, R int, next string) {
+		v.matVecVNNIRows(a, R, next, masks)
+	})
 }
 
-func (v isa) matVecVNNIRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Register, masks Mem) {
-	pfx := label("rows%d", R)
-	Label(pfx)
-	CMPQ(rows, U32(R))
-	JB(LabelRef(next))
+func (v isa) matVecVNNIRows(a mvArgs, R int, next string, masks Mem) {
+	pfx := groupStart(a, R, next)
+	wp, qb, k, rb, rb3 := a.wp, a.qb, a.k, a.rb, a.rb3
 
 	acc := make([][4]VecVirtual, R)
 	for i := range acc {
@@ -75,14 +58,7 @@ func (v isa) matVecVNNIRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Reg
 	p := GP64()
 	MOVQ(wp, p)
 	row := func(i, off int) Mem { return gen.Stride4(p, rb, rb3, i, off) }
-	// Software prefetch, as in matVec: v.prefetch groups of R rows ahead.
-	var pf Register
-	if R > 1 && v.prefetch > 0 {
-		pf = GP64()
-		MOVQ(rb, pf)
-		SHLQ(U8(log2(R*v.prefetch)), pf)
-		ADDQ(wp, pf)
-	}
+	pf := v.prefetcher(a, R)
 	qp := GP64()
 	MOVQ(qb, qp)
 	cnt := GP64()
@@ -145,22 +121,5 @@ func (v isa) matVecVNNIRows(R int, next string, dp, rows, wp, qb, k, rb, rb3 Reg
 	}
 
 	Label(pfx + "sum")
-	v.storeSums(sum, func(x VecVirtual, first, n int) {
-		if n == 4 {
-			v.load(x, Mem{Base: dp, Disp: 4 * first})
-		} else {
-			VMOVD(x, Mem{Base: dp, Disp: 4 * first})
-		}
-	})
-	ADDQ(U32(4*R), dp)
-	switch R {
-	case 1:
-		ADDQ(rb, wp)
-	case 2, 4:
-		LEAQ(Mem{Base: wp, Index: rb, Scale: uint8(R)}, wp)
-	default:
-		panic("rows per step must be 1, 2 or 4")
-	}
-	SUBQ(U32(R), rows)
-	JMP(LabelRef(pfx))
+	v.groupEnd(a, R, pfx, sum)
 }

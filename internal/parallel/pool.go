@@ -82,9 +82,10 @@ type loop struct {
 	done atomic.Int32 // workers finished
 }
 
-// take claims the next piece of part i from its front: false when the part
-// is used up.
-func (l *loop) take(i int) (lo, hi int, ok bool) {
+// claim takes a piece of what is left of part i: its owner takes 7/8 of
+// it from the front, a thief half of it from the back. ok is false when
+// the part is used up.
+func (l *loop) claim(i int, owner bool) (lo, hi int, ok bool) {
 	w := &l.left[i].w
 	for {
 		v := w.Load()
@@ -92,21 +93,12 @@ func (l *loop) take(i int) (lo, hi int, ok bool) {
 		if a >= b {
 			return 0, 0, false
 		}
-		c := max(1, (b-a)*7/8)
-		if w.CompareAndSwap(v, uint64(a+c)<<32|uint64(b)) {
-			return a, a + c, true
-		}
-	}
-}
-
-// steal claims half of what is left of part i, from its back.
-func (l *loop) steal(i int) (lo, hi int, ok bool) {
-	w := &l.left[i].w
-	for {
-		v := w.Load()
-		a, b := int(v>>32), int(uint32(v))
-		if a >= b {
-			return 0, 0, false
+		if owner {
+			c := max(1, (b-a)*7/8)
+			if w.CompareAndSwap(v, uint64(a+c)<<32|uint64(b)) {
+				return a, a + c, true
+			}
+			continue
 		}
 		c := max(1, (b-a)/2)
 		if w.CompareAndSwap(v, uint64(a)<<32|uint64(b-c)) {
@@ -120,7 +112,7 @@ func (l *loop) steal(i int) (lo, hi int, ok bool) {
 func (l *loop) run(job Job, part int) {
 	do := func(a, b int) { job.Run(part, a*l.grain, min(l.n, b*l.grain)) }
 	for {
-		a, b, ok := l.take(part)
+		a, b, ok := l.claim(part, true)
 		if !ok {
 			break
 		}
@@ -129,7 +121,7 @@ func (l *loop) run(job Job, part int) {
 	for k := 1; k < l.parts; k++ {
 		i := (part + k) % l.parts
 		for {
-			a, b, ok := l.steal(i)
+			a, b, ok := l.claim(i, false)
 			if !ok {
 				break
 			}
