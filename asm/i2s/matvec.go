@@ -180,24 +180,30 @@ func (v isa) matVecRows(a mvArgs, R int, next string, mask, ones VecVirtual) {
 	Label(pfx + "tail")
 	if v.bytes == 64 {
 		foldZ(acc)
-		// An odd number of blocks leaves one, done at 256 bits.
-		TESTQ(U32(128), k)
-		JZ(LabelRef(pfx + "sum"))
-		var y [4]Op
-		for g := range y {
-			r := YMM()
-			VMOVDQU64(Mem{Base: qp, Disp: 32 * g}, r)
-			y[g] = r
-		}
-		for i := 0; i < R; i++ {
-			w := YMM()
-			VMOVDQU64(row(i, 0), w)
-			v.dot(YMM, w, y, acc[i].AsY(), mask.AsY(), asY(ones))
-		}
+		v.oddBlock(k, qp, pfx, R, row, acc, func() Op { return mask.AsY() }, asY(ones))
 	}
 
 	Label(pfx + "sum")
 	v.groupEnd(a, R, pfx, acc)
+}
+
+// oddBlock emits the block that an odd number of blocks leaves to the
+// 512-bit kernels (which go two blocks at a time): done at 256 bits with
+// dot, into the YMM views of sums. mask gives dot's code mask.
+func (v isa) oddBlock(k, qp Register, pfx string, R int, row func(i, off int) Mem, sums []VecVirtual, mask func() Op, ones Op) {
+	TESTQ(U32(128), k)
+	JZ(LabelRef(pfx + "sum"))
+	var y [4]Op
+	for g := range y {
+		r := YMM()
+		VMOVDQU64(Mem{Base: qp, Disp: 32 * g}, r)
+		y[g] = r
+	}
+	for i := 0; i < R; i++ {
+		w := YMM()
+		VMOVDQU64(row(i, 0), w)
+		v.dot(YMM, w, y, sums[i].AsY(), mask(), ones)
+	}
 }
 
 func log2(n int) int {

@@ -105,20 +105,7 @@ func (v isa) matVecVNNIRows(a mvArgs, R int, next string, masks Mem) {
 		}
 	}
 	foldZ(sum)
-	// An odd number of blocks leaves one, done at 256 bits with dot.
-	TESTQ(U32(128), k)
-	JZ(LabelRef(pfx + "sum"))
-	var y [4]Op
-	for g := range y {
-		r := YMM()
-		VMOVDQU64(Mem{Base: qp, Disp: 32 * g}, r)
-		y[g] = r
-	}
-	for i := 0; i < R; i++ {
-		w := YMM()
-		VMOVDQU64(row(i, 0), w)
-		v.dot(YMM, w, y, sum[i].AsY(), gen.Broadcast32Y(0x03030303), nil)
-	}
+	v.oddBlock(k, qp, pfx, R, row, sum, func() Op { return gen.Broadcast32Y(0x03030303) }, nil)
 
 	Label(pfx + "sum")
 	v.groupEnd(a, R, pfx, sum)
