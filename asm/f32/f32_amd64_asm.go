@@ -26,6 +26,8 @@ func main() {
 	dot()
 	axpy()
 	dotBF16()
+	dotRows()
+	weightedSum()
 	Generate()
 }
 
@@ -61,6 +63,15 @@ func dot() {
 // reduce16 adds the two accumulators lane by lane, reduces the 8 lanes as
 // ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)) and returns the sum.
 func reduce16(acc0, acc1 reg.VecVirtual) {
+	lo := reduce16To(acc0, acc1)
+	VZEROUPPER()
+	Store(lo, ReturnIndex(0))
+	RET()
+}
+
+// reduce16To is reduce16's arithmetic: the sum is left in lane 0 of the
+// returned register.
+func reduce16To(acc0, acc1 reg.VecVirtual) reg.Register {
 	VADDPS(acc1, acc0, acc0)
 	hi := XMM()
 	VEXTRACTF128(U8(1), acc0, hi)
@@ -71,8 +82,100 @@ func reduce16(acc0, acc1 reg.VecVirtual) {
 	VADDPS(sh, lo, lo)   // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
 	VMOVSHDUP(lo, sh)    // lane 1 into lane 0
 	VADDSS(sh, lo, lo)
+	return lo
+}
+
+// dotRows emits the attention scores of a query against the cached keys of
+// a head: one dot product per key, in a single call.
+func dotRows() {
+	TEXT("dotRowsF32AVX2", NOSPLIT, "func(dst []float32, w []float32, x []float32)")
+	Pragma("noescape")
+	Doc("dotRowsF32AVX2 sets dst[r] = Σ_j w[r·k+j]·x[j] for r < len(dst), k = len(x) a",
+		"multiple of 16 (len(w) ≥ len(dst)·k), each in the order of dotF32Generic.")
+	dp := Load(Param("dst").Base(), GP64())
+	rows := Load(Param("dst").Len(), GP64())
+	wp := Load(Param("w").Base(), GP64())
+	xp := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	Label("rows_loop")
+	TESTQ(rows, rows)
+	JZ(LabelRef("rows_done"))
+	acc0, acc1 := YMM(), YMM()
+	VXORPS(acc0, acc0, acc0)
+	VXORPS(acc1, acc1, acc1)
+	i := GP64()
+	XORQ(i, i)
+	Label("cols_loop")
+	x0, x1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: wp, Index: i, Scale: 4}, x0)
+	VMOVUPS(Mem{Base: wp, Index: i, Scale: 4, Disp: 32}, x1)
+	VMULPS(Mem{Base: xp, Index: i, Scale: 4}, x0, x0)
+	VMULPS(Mem{Base: xp, Index: i, Scale: 4, Disp: 32}, x1, x1)
+	VADDPS(x0, acc0, acc0)
+	VADDPS(x1, acc1, acc1)
+	ADDQ(U8(16), i)
+	CMPQ(i, n)
+	JB(LabelRef("cols_loop"))
+	VMOVSS(reduce16To(acc0, acc1), Mem{Base: dp})
+	ADDQ(U8(4), dp)
+	LEAQ(Mem{Base: wp, Index: n, Scale: 4}, wp)
+	DECQ(rows)
+	JMP(LabelRef("rows_loop"))
+	Label("rows_done")
 	VZEROUPPER()
-	Store(lo, ReturnIndex(0))
+	RET()
+}
+
+// weightedSum emits attention's output for a head: the cached values
+// weighted by the attention, with the running sums in registers.
+func weightedSum() {
+	TEXT("weightedSumF32AVX2", NOSPLIT, "func(out []float32, a []float32, v []float32, stride int)")
+	Pragma("noescape")
+	Doc("weightedSumF32AVX2 sets out[j] = Σ_p a[p]·v[p·stride+j] for j < len(out), a multiple",
+		"of 8 up to 64, adding in p order with each product rounded first, as len(a) calls",
+		"of axpyF32Generic on a zeroed out would (len(v) ≥ (len(a)−1)·stride + len(out)).")
+	op := Load(Param("out").Base(), GP64())
+	n := Load(Param("out").Len(), GP64())
+	ap := Load(Param("a").Base(), GP64())
+	cnt := Load(Param("a").Len(), GP64())
+	vp := Load(Param("v").Base(), GP64())
+	stride := Load(Param("stride"), GP64())
+	SHRQ(U8(3), n) // vectors of 8
+	var acc [8]reg.VecVirtual
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	TESTQ(cnt, cnt)
+	JZ(LabelRef("ws_store"))
+	Label("ws_loop")
+	av := YMM()
+	VBROADCASTSS(Mem{Base: ap}, av)
+	// Only the first n of the 8 vectors are live: jump out after the n-th.
+	for i := range acc {
+		t := YMM()
+		VMULPS(Mem{Base: vp, Disp: 32 * i}, av, t)
+		VADDPS(t, acc[i], acc[i])
+		if i < len(acc)-1 {
+			CMPQ(n, U8(i+1))
+			JE(LabelRef("ws_next"))
+		}
+	}
+	Label("ws_next")
+	ADDQ(U8(4), ap)
+	LEAQ(Mem{Base: vp, Index: stride, Scale: 4}, vp)
+	DECQ(cnt)
+	JNZ(LabelRef("ws_loop"))
+	Label("ws_store")
+	for i := range acc {
+		VMOVUPS(acc[i], Mem{Base: op, Disp: 32 * i})
+		if i < len(acc)-1 {
+			CMPQ(n, U8(i+1))
+			JE(LabelRef("ws_done"))
+		}
+	}
+	Label("ws_done")
+	VZEROUPPER()
 	RET()
 }
 

@@ -193,3 +193,19 @@ func f16ToF32(dst []float32, src []uint16) {
 	}
 	f16ToF32Generic(dst, src)
 }
+
+func dotRowsF32(dst []float32, w []float32, x []float32) {
+	if useAVX2 && len(x)&15 == 0 {
+		dotRowsF32AVX2(dst, w, x)
+		return
+	}
+	dotRowsF32Generic(dst, w, x)
+}
+
+func weightedSumF32(out, a, v []float32, stride int) {
+	if useAVX2 && len(out)&7 == 0 && len(out) > 0 && len(out) <= 64 {
+		weightedSumF32AVX2(out, a, v, stride)
+		return
+	}
+	weightedSumF32Generic(out, a, v, stride)
+}

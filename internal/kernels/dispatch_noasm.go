@@ -32,3 +32,7 @@ func reluSqMul(g, u []float32) { reluSqMulGeneric(g, u) }
 func add(x, y []float32) { addGeneric(x, y) }
 
 func f16ToF32(dst []float32, src []uint16) { f16ToF32Generic(dst, src) }
+
+func dotRowsF32(dst []float32, w []float32, x []float32) { dotRowsF32Generic(dst, w, x) }
+
+func weightedSumF32(out, a, v []float32, stride int) { weightedSumF32Generic(out, a, v, stride) }

@@ -21,3 +21,16 @@ func axpyF32AVX2(y []float32, a float32, x []float32)
 //
 //go:noescape
 func dotBF16AVX2(w []uint16, x []float32) float32
+
+// dotRowsF32AVX2 sets dst[r] = Σ_j w[r·k+j]·x[j] for r < len(dst), k = len(x) a
+// multiple of 16 (len(w) ≥ len(dst)·k), each in the order of dotF32Generic.
+//
+//go:noescape
+func dotRowsF32AVX2(dst []float32, w []float32, x []float32)
+
+// weightedSumF32AVX2 sets out[j] = Σ_p a[p]·v[p·stride+j] for j < len(out), a multiple
+// of 8 up to 64, adding in p order with each product rounded first, as len(a) calls
+// of axpyF32Generic on a zeroed out would (len(v) ≥ (len(a)−1)·stride + len(out)).
+//
+//go:noescape
+func weightedSumF32AVX2(out []float32, a []float32, v []float32, stride int)

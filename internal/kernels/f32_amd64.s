@@ -100,3 +100,134 @@ bf16_done:
 	VZEROUPPER
 	MOVSS        X0, ret+48(FP)
 	RET
+
+// func dotRowsF32AVX2(dst []float32, w []float32, x []float32)
+// Requires: AVX
+TEXT ·dotRowsF32AVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ dst_len+8(FP), CX
+	MOVQ w_base+24(FP), DX
+	MOVQ x_base+48(FP), BX
+	MOVQ x_len+56(FP), SI
+
+rows_loop:
+	TESTQ  CX, CX
+	JZ     rows_done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   DI, DI
+
+cols_loop:
+	VMOVUPS      (DX)(DI*4), Y2
+	VMOVUPS      32(DX)(DI*4), Y3
+	VMULPS       (BX)(DI*4), Y2, Y2
+	VMULPS       32(BX)(DI*4), Y3, Y3
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	ADDQ         $0x10, DI
+	CMPQ         DI, SI
+	JB           cols_loop
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X4, X4
+	VADDPS       X4, X0, X0
+	VMOVSHDUP    X0, X4
+	VADDSS       X4, X0, X0
+	VMOVSS       X0, (AX)
+	ADDQ         $0x04, AX
+	LEAQ         (DX)(SI*4), DX
+	DECQ         CX
+	JMP          rows_loop
+
+rows_done:
+	VZEROUPPER
+	RET
+
+// func weightedSumF32AVX2(out []float32, a []float32, v []float32, stride int)
+// Requires: AVX
+TEXT ·weightedSumF32AVX2(SB), NOSPLIT, $0-80
+	MOVQ   out_base+0(FP), AX
+	MOVQ   out_len+8(FP), CX
+	MOVQ   a_base+24(FP), DX
+	MOVQ   a_len+32(FP), BX
+	MOVQ   v_base+48(FP), SI
+	MOVQ   stride+72(FP), DI
+	SHRQ   $0x03, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  BX, BX
+	JZ     ws_store
+
+ws_loop:
+	VBROADCASTSS (DX), Y8
+	VMULPS       (SI), Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	CMPQ         CX, $0x01
+	JE           ws_next
+	VMULPS       32(SI), Y8, Y9
+	VADDPS       Y9, Y1, Y1
+	CMPQ         CX, $0x02
+	JE           ws_next
+	VMULPS       64(SI), Y8, Y9
+	VADDPS       Y9, Y2, Y2
+	CMPQ         CX, $0x03
+	JE           ws_next
+	VMULPS       96(SI), Y8, Y9
+	VADDPS       Y9, Y3, Y3
+	CMPQ         CX, $0x04
+	JE           ws_next
+	VMULPS       128(SI), Y8, Y9
+	VADDPS       Y9, Y4, Y4
+	CMPQ         CX, $0x05
+	JE           ws_next
+	VMULPS       160(SI), Y8, Y9
+	VADDPS       Y9, Y5, Y5
+	CMPQ         CX, $0x06
+	JE           ws_next
+	VMULPS       192(SI), Y8, Y9
+	VADDPS       Y9, Y6, Y6
+	CMPQ         CX, $0x07
+	JE           ws_next
+	VMULPS       224(SI), Y8, Y8
+	VADDPS       Y8, Y7, Y7
+
+ws_next:
+	ADDQ $0x04, DX
+	LEAQ (SI)(DI*4), SI
+	DECQ BX
+	JNZ  ws_loop
+
+ws_store:
+	VMOVUPS Y0, (AX)
+	CMPQ    CX, $0x01
+	JE      ws_done
+	VMOVUPS Y1, 32(AX)
+	CMPQ    CX, $0x02
+	JE      ws_done
+	VMOVUPS Y2, 64(AX)
+	CMPQ    CX, $0x03
+	JE      ws_done
+	VMOVUPS Y3, 96(AX)
+	CMPQ    CX, $0x04
+	JE      ws_done
+	VMOVUPS Y4, 128(AX)
+	CMPQ    CX, $0x05
+	JE      ws_done
+	VMOVUPS Y5, 160(AX)
+	CMPQ    CX, $0x06
+	JE      ws_done
+	VMOVUPS Y6, 192(AX)
+	CMPQ    CX, $0x07
+	JE      ws_done
+	VMOVUPS Y7, 224(AX)
+
+ws_done:
+	VZEROUPPER
+	RET

@@ -56,3 +56,47 @@ func BenchmarkDotF32(b *testing.B) {
 		}
 	})
 }
+
+// TestAttentionKernels: the scores of a query against a head's keys in one
+// call equal one DotF32 per key, and the weighted sum of the values equals
+// a chain of AxpyF32 on zeros, bit for bit, at head sizes with and without
+// tails and chunks.
+func TestAttentionKernels(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 11))
+		for _, hd := range []int{7, 16, 20, 32, 64, 72, 100, 128, 130} {
+			for _, span := range []int{0, 1, 2, 5, 33} {
+				for _, pad := range []int{0, 3} {
+					stride := hd + pad
+					kv := randomF32(t, rng, max(span*stride, 1))
+					q := randomF32(t, rng, hd)
+
+					want := make([]float32, span)
+					for p := range want {
+						want[p] = dotF32Generic(kv[p*stride:p*stride+hd], q)
+					}
+					if pad == 0 {
+						got := make([]float32, span+1)
+						got[span] = -7
+						MatVecF32(got[:span], kv, q)
+						require.Equal(t, float32(-7), got[span], "wrote past dst")
+						sameBits(t, want, got[:span], "MatVecF32")
+					}
+
+					a := randomF32(t, rng, span)
+					wantOut := make([]float32, hd)
+					for p := range a {
+						axpyF32Generic(wantOut, a[p], kv[p*stride:p*stride+hd])
+					}
+					out := make([]float32, hd+1)
+					for i := range out {
+						out[i] = -7
+					}
+					WeightedSumF32(out[:hd], a, kv, stride)
+					require.Equal(t, float32(-7), out[hd], "wrote past out")
+					sameBits(t, wantOut, out[:hd], "WeightedSumF32")
+				}
+			}
+		}
+	})
+}

@@ -37,3 +37,26 @@ func BenchmarkVec(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAttention times one head's attention over a 1024-token cache
+// (2B4T's head size): the scores and the weighted sum of the values.
+func BenchmarkAttention(b *testing.B) {
+	const hd, span = 128, 1024
+	rng := rand.New(rand.NewPCG(12, 12))
+	keys, values := randomF32(b, rng, span*hd), randomF32(b, rng, span*hd)
+	q, sc, out := randomF32(b, rng, hd), make([]float32, span), make([]float32, hd)
+	forEachImplB(b, func(b *testing.B) {
+		b.Run(fmt.Sprintf("op=scores/span=%d", span), func(b *testing.B) {
+			b.SetBytes(4 * span * hd)
+			for b.Loop() {
+				MatVecF32(sc, keys, q)
+			}
+		})
+		b.Run(fmt.Sprintf("op=values/span=%d", span), func(b *testing.B) {
+			b.SetBytes(4 * span * hd)
+			for b.Loop() {
+				WeightedSumF32(out, sc, values, hd)
+			}
+		})
+	})
+}
