@@ -277,9 +277,11 @@ func (m *Model) rope(v []float32, heads int, s *runState, t int) {
 	for h := 0; h < heads; h++ {
 		x := v[h*hd : h*hd+2*half]
 		for i := 0; i < half; i++ {
+			// Each product rounded (no fused multiply-add on any
+			// architecture), so logits do not depend on the CPU.
 			a, b := x[i], x[i+half]
-			x[i] = a*cos[i] - b*sin[i]
-			x[i+half] = b*cos[i] + a*sin[i]
+			x[i] = float32(a*cos[i]) - float32(b*sin[i])
+			x[i+half] = float32(b*cos[i]) + float32(a*sin[i])
 		}
 	}
 }
@@ -313,15 +315,12 @@ func (j *attnJob) Run(part, lo, hi int) {
 		q := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
 		keys, values := j.cache.keys(j.l, h/group), j.cache.values(j.l, h/group)
 		sc := scores[:span]
+		kernels.MatVecF32(sc, keys[:span*hd], q)
 		for p := range sc {
-			sc[p] = kernels.DotF32(q, keys[p*hd:(p+1)*hd]) * scale
+			sc[p] *= scale
 		}
 		softmaxInPlace(sc)
-		out := s.att[t*qDim+h*hd : t*qDim+(h+1)*hd]
-		clear(out)
-		for p, a := range sc {
-			kernels.AxpyF32(out, a, values[p*hd:(p+1)*hd])
-		}
+		kernels.WeightedSumF32(s.att[t*qDim+h*hd:t*qDim+(h+1)*hd], sc, values[:span*hd], hd)
 	}
 }
 
