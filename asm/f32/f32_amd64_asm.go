@@ -47,17 +47,23 @@ func dot() {
 	Label("dot_loop")
 	CMPQ(i, n)
 	JAE(LabelRef("dot_done"))
-	x0, x1 := YMM(), YMM()
-	VMOVUPS(Mem{Base: ap, Index: i, Scale: 4}, x0)
-	VMOVUPS(Mem{Base: ap, Index: i, Scale: 4, Disp: 32}, x1)
-	VMULPS(Mem{Base: bp, Index: i, Scale: 4}, x0, x0)
-	VMULPS(Mem{Base: bp, Index: i, Scale: 4, Disp: 32}, x1, x1)
-	VADDPS(x0, acc0, acc0)
-	VADDPS(x1, acc1, acc1)
+	dotStep(ap, bp, i, acc0, acc1)
 	ADDQ(U8(16), i)
 	JMP(LabelRef("dot_loop"))
 	Label("dot_done")
 	reduce16(acc0, acc1)
+}
+
+// dotStep adds the products of the 16 elements at index i of a and b to
+// the two accumulators (lanes j mod 16), each product rounded first.
+func dotStep(a, b, i reg.Register, acc0, acc1 reg.VecVirtual) {
+	x0, x1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: a, Index: i, Scale: 4}, x0)
+	VMOVUPS(Mem{Base: a, Index: i, Scale: 4, Disp: 32}, x1)
+	VMULPS(Mem{Base: b, Index: i, Scale: 4}, x0, x0)
+	VMULPS(Mem{Base: b, Index: i, Scale: 4, Disp: 32}, x1, x1)
+	VADDPS(x0, acc0, acc0)
+	VADDPS(x1, acc1, acc1)
 }
 
 // reduce16 adds the two accumulators lane by lane, reduces the 8 lanes as
@@ -106,13 +112,7 @@ func dotRows() {
 	i := GP64()
 	XORQ(i, i)
 	Label("cols_loop")
-	x0, x1 := YMM(), YMM()
-	VMOVUPS(Mem{Base: wp, Index: i, Scale: 4}, x0)
-	VMOVUPS(Mem{Base: wp, Index: i, Scale: 4, Disp: 32}, x1)
-	VMULPS(Mem{Base: xp, Index: i, Scale: 4}, x0, x0)
-	VMULPS(Mem{Base: xp, Index: i, Scale: 4, Disp: 32}, x1, x1)
-	VADDPS(x0, acc0, acc0)
-	VADDPS(x1, acc1, acc1)
+	dotStep(wp, xp, i, acc0, acc1)
 	ADDQ(U8(16), i)
 	CMPQ(i, n)
 	JB(LabelRef("cols_loop"))
