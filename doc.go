@@ -12,7 +12,7 @@
 // projections and the output matrix) are copied once into the process's
 // memory, on transparent huge pages where the system has them, which makes
 // decoding 10-40% faster than reading them from the page cache. Loading
-// 2B4T takes under a second and the peak memory stays near the file's size;
+// 2B4T takes about a second and the peak memory stays near the file's size;
 // WithMmap reads the weights from the mapping instead, sharing the pages
 // between processes.
 //
