@@ -107,6 +107,9 @@ func modelFromSource(src *convert.Source, r *residency) (*Model, error) {
 	}
 	w.layers, err = loadLayers(&c, src.Vector, r.projections(func(name string, rows, cols int) (bitLinear, error) {
 		t, err := src.Ternary(name, rows, cols)
+		if err == nil && !t.InPlace {
+			src.Release(name) // read into a copy: the file's pages are not needed
+		}
 		return bitLinear{w: t, scale: 1}, err
 	}))
 	if err != nil {

@@ -180,6 +180,12 @@ func (s *Source) Ternary(name string, rows, cols int) (*ternary.Matrix, error) {
 	return s.b.ternary(name, rows, cols)
 }
 
+// Release gives back the memory of the named tensor's input pages, once
+// it has been read into a copy: its data stays valid (pages are read back
+// from the file when touched again), but it no longer counts in the
+// process's resident memory.
+func (s *Source) Release(name string) { s.b.release(name) }
+
 // Close releases the input's mappings. Tensor data read from the Source
 // must not be used afterwards, except copies (ternary matrices that are
 // not InPlace, vectors).
