@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -387,11 +388,19 @@ func UnpackHF(packed []byte, rows, cols int) (*ternary.Matrix, error) {
 		src := packed[(r%q)*cols : (r%q+1)*cols]
 		sh := uint(2 * (r / q))
 		dst := m.Data[r*rb : (r+1)*rb]
+		// Eight bytes at a time: shifting a little-endian word moves no
+		// bits of one byte into the two low bits of another (sh ≤ 6), and
+		// the codes put back together stay within their byte.
+		const low2 = 0x0303030303030303
 		for b := 0; b < full; b += ternary.QK {
 			s := src[b : b+ternary.QK : b+ternary.QK]
 			d := dst[b/4 : b/4+32 : b/4+32]
-			for g := 0; g < 32; g++ {
-				d[g] = (s[g]>>sh&3)<<6 | (s[g+32]>>sh&3)<<4 | (s[g+64]>>sh&3)<<2 | s[g+96]>>sh&3
+			for g := 0; g < 32; g += 8 {
+				c0 := binary.LittleEndian.Uint64(s[g:]) >> sh & low2
+				c1 := binary.LittleEndian.Uint64(s[g+32:]) >> sh & low2
+				c2 := binary.LittleEndian.Uint64(s[g+64:]) >> sh & low2
+				c3 := binary.LittleEndian.Uint64(s[g+96:]) >> sh & low2
+				binary.LittleEndian.PutUint64(d[g:], c0<<6|c1<<4|c2<<2|c3)
 			}
 		}
 		if full < cols { // a partial last block, padded with code 1 (weight 0)
