@@ -112,3 +112,17 @@ func ExampleSession_Eval() {
 	fmt.Printf("%d tokens, next: %q\n", s.Len(), tok.Decode([]int{best}))
 	// Output: 14 tokens, next: " {\n"
 }
+
+// Load options: two threads, a 2048-token KV cache per session, and the
+// weights read straight from the memory-mapped file (a faster load and
+// pages shared with other processes, at some decode speed) instead of
+// copied into the process's memory.
+func ExampleWithMmap() {
+	m, err := bitnet.Load("ggml-model-i2_s.gguf",
+		bitnet.WithThreads(2), bitnet.WithContextSize(2048), bitnet.WithMmap())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	fmt.Println(m.Info().ContextSize)
+}

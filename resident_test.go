@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
+	"github.com/org/bitnet/internal/parallel"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -64,4 +66,27 @@ func TestResidentWeights(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHugePageBudget: once the budget has passed, the arena stops asking
+// for huge pages, and placing data still copies it exactly.
+func TestHugePageBudget(t *testing.T) {
+	pool := parallel.New(2)
+	defer pool.Close()
+	r := newResidency(pool)
+	defer r.arena.Close()
+	src := make([]byte, 3*copyPiece+100)
+	for i := range src {
+		src[i] = byte(i * 13)
+	}
+	dst, err := r.place(src)
+	require.NoError(t, err)
+	require.Equal(t, src, dst)
+	assert.True(t, r.arena.Holds(dst))
+
+	r.start = time.Now().Add(-2 * hugeBudget)
+	dst2, err := r.place(src[:1000])
+	require.NoError(t, err)
+	require.Equal(t, src[:1000], dst2)
+	assert.False(t, r.arena.Huge(), "asks for small pages after the budget")
 }

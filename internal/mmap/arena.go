@@ -107,6 +107,10 @@ func (a *Arena) NoHuge() {
 	}
 }
 
+// Huge reports whether blocks mapped from now on are advised for huge
+// pages (until NoHuge).
+func (a *Arena) Huge() bool { return a != nil && !a.small.Load() }
+
 // Close returns the memory to the system. Pieces must not be used
 // afterwards. It is safe to call more than once, and on nil.
 func (a *Arena) Close() error {
