@@ -2,6 +2,7 @@ package bitnet
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -23,28 +24,40 @@ import (
 // free memory, or where a virtual machine gives free memory back to its
 // host and takes it again on first touch, a 2 MiB page can take
 // milliseconds, and a copy that takes 0.2 s takes 3 s. So the copies ask
-// for huge pages during hugeBudget from the start of the load, then take
-// small pages: a load stays fast, and the projections, read first and
-// gaining the most from huge pages (their short row streams), get them.
+// for huge pages until the time spent taking them (the first touch of the
+// destination, timed apart from the reading of the file, which may come
+// from a slow disk) reaches hugeBudget, then take small pages: a load
+// stays fast, and the projections, read first and gaining the most from
+// huge pages (their short row streams), get them.
 const hugeBudget = 800 * time.Millisecond
 
 // residency copies weights into an arena as a load reads them.
 type residency struct {
-	arena *mmap.Arena
-	pool  *parallel.Pool // the copies run on the model's threads
-	start time.Time
+	arena    *mmap.Arena
+	pool     *parallel.Pool // the copies run on the model's threads
+	faulting atomic.Int64   // nanoseconds spent on first touches of the arena
 }
 
 func newResidency(pool *parallel.Pool) *residency {
-	return &residency{arena: mmap.NewArena(), pool: pool, start: time.Now()}
+	return &residency{arena: mmap.NewArena(), pool: pool}
 }
 
-// budget stops asking for huge pages once hugeBudget has passed. Safe to
-// call from several goroutines.
+// budget stops asking for huge pages once hugeBudget has been spent taking
+// them. Safe to call from several goroutines.
 func (r *residency) budget() {
-	if time.Since(r.start) > hugeBudget {
+	if time.Duration(r.faulting.Load()) > hugeBudget {
 		r.arena.NoHuge()
 	}
+}
+
+// touch writes one byte of every page of dst, fresh arena memory, so that
+// the kernel maps it, and counts the time.
+func (r *residency) touch(dst []byte) {
+	start := time.Now()
+	for i := 0; i < len(dst); i += 4096 {
+		dst[i] = 0
+	}
+	r.faulting.Add(int64(time.Since(start)))
 }
 
 // alloc returns n bytes of the arena.
@@ -72,6 +85,7 @@ func (r *residency) place(src []byte) ([]byte, error) {
 	r.pool.For(pieces, 1, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a, b := i*copyPiece, min((i+1)*copyPiece, len(src))
+			r.touch(dst[a:b])
 			copy(dst[a:b], src[a:b])
 			mmap.ReleaseMapped(src[a:b])
 			r.budget()

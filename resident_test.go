@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/org/bitnet/internal/parallel"
@@ -84,7 +83,7 @@ func TestHugePageBudget(t *testing.T) {
 	require.Equal(t, src, dst)
 	assert.True(t, r.arena.Holds(dst))
 
-	r.start = time.Now().Add(-2 * hugeBudget)
+	r.faulting.Store(int64(2 * hugeBudget))
 	dst2, err := r.place(src[:1000])
 	require.NoError(t, err)
 	require.Equal(t, src[:1000], dst2)
