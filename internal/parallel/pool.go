@@ -216,7 +216,7 @@ func (p *Pool) Run(n, grain int, job Job) {
 	grain = max(grain, 1)
 	units := (n + grain - 1) / grain
 	parts := min(p.threads, units)
-	if parts <= 1 {
+	if parts <= 1 || uint64(units) >= 1<<32 { // a loop's bounds are 32-bit units
 		job.Run(0, 0, n)
 		return
 	}
