@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/org/bitnet/internal/gguf"
+	"github.com/org/bitnet/internal/kernels"
 	"github.com/org/bitnet/internal/ternary"
 	"github.com/stretchr/testify/require"
 )
@@ -332,7 +333,7 @@ func TestTernarizeBF16(t *testing.T) {
 			for i := range w {
 				h := toBF16(c.gen())
 				binary.LittleEndian.PutUint16(data[2*i:], h)
-				w[i] = bf16ToF32(h)
+				w[i] = kernels.BF16ToF32(h)
 			}
 			got, err := ternarizeBF16(data, rows, c.k)
 			require.NoError(t, err)

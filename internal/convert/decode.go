@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/org/bitnet/internal/kernels"
 	"github.com/org/bitnet/internal/ternary"
 )
 
@@ -20,7 +21,7 @@ func ternarizeBF16(data []byte, rows, k int) (*ternary.Matrix, error) {
 		// Rows that are not whole blocks: the general path.
 		w := make([]float32, len(data)/2)
 		for i := range w {
-			w[i] = bf16ToF32(binary.LittleEndian.Uint16(data[2*i:]))
+			w[i] = kernels.BF16ToF32(binary.LittleEndian.Uint16(data[2*i:]))
 		}
 		return ternary.FromFloat(w, rows, k)
 	}
@@ -30,9 +31,9 @@ func ternarizeBF16(data []byte, rows, k int) (*ternary.Matrix, error) {
 	for i := 0; i < n; i++ {
 		h := binary.LittleEndian.Uint16(data[2*i:]) &^ 0x8000
 		if h >= 0x7f80 {
-			return nil, fmt.Errorf("%w: weight %v", ternary.ErrFormat, bf16ToF32(h))
+			return nil, fmt.Errorf("%w: weight %v", ternary.ErrFormat, kernels.BF16ToF32(h))
 		}
-		sum += float64(bf16ToF32(h))
+		sum += float64(kernels.BF16ToF32(h))
 		if h != 0 {
 			if a == 0 {
 				a = h
@@ -44,7 +45,7 @@ func ternarizeBF16(data []byte, rows, k int) (*ternary.Matrix, error) {
 	m := &ternary.Matrix{Rows: rows, K: k, KP: k, Data: make([]byte, n/4)}
 	var code func(v float32) byte
 	if isTernary {
-		m.Scale = bf16ToF32(a)
+		m.Scale = kernels.BF16ToF32(a)
 		code = func(v float32) byte {
 			switch {
 			case v > 0:
@@ -68,11 +69,9 @@ func ternarizeBF16(data []byte, rows, k int) (*ternary.Matrix, error) {
 		src := data[256*b : 256*b+256]
 		dst := m.Data[32*b : 32*b+32]
 		for g := range dst {
-			c := func(j int) byte { return code(bf16ToF32(binary.LittleEndian.Uint16(src[2*j:]))) }
+			c := func(j int) byte { return code(kernels.BF16ToF32(binary.LittleEndian.Uint16(src[2*j:]))) }
 			dst[g] = c(g)<<6 | c(g+32)<<4 | c(g+64)<<2 | c(g+96)
 		}
 	}
 	return m, nil
 }
-
-func bf16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }

@@ -11,8 +11,6 @@ import (
 	"github.com/x448/float16"
 )
 
-func f16ToF32(h uint16) float32 { return float16.Frombits(h).Float32() }
-
 // f32ToF16 rounds to the nearest half (ties to even), as ggml's
 // GGML_FP32_TO_FP16 does.
 func f32ToF16(x float32) uint16 { return float16.Fromfloat32(x).Bits() }

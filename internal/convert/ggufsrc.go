@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/org/bitnet/internal/gguf"
+	"github.com/org/bitnet/internal/kernels"
 	"github.com/org/bitnet/internal/ternary"
 )
 
@@ -297,7 +298,7 @@ func (g *ggufSource) scale(name string) (float32, bool) {
 		if len(data) < bb {
 			return 0, false
 		}
-		s = f16ToF32(binary.LittleEndian.Uint16(data[bb-2:]))
+		s = kernels.F16ToF32(binary.LittleEndian.Uint16(data[bb-2:]))
 		releaseAround(data[bb-2 : bb])
 	default:
 		return 0, false
@@ -324,7 +325,7 @@ func toFloat32(dst []float32, typ gguf.TensorType, data []byte) {
 		}
 	case gguf.F16:
 		for i := range dst {
-			dst[i] = f16ToF32(le.Uint16(data[2*i:]))
+			dst[i] = kernels.F16ToF32(le.Uint16(data[2*i:]))
 		}
 	case gguf.BF16:
 		for i := range dst {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/org/bitnet/internal/gguf"
+	"github.com/org/bitnet/internal/kernels"
 )
 
 // Type is a weight type the converter writes.
@@ -288,7 +289,7 @@ func newWriter(src *Source, opts Options) (*gguf.Writer, int64, error) {
 					if !needScale {
 						return fmt.Errorf("bitnet: tensor %s: scale %v is not exact in F16", t.Name, m.Scale)
 					}
-					d := f16ToF32(f32ToF16(m.Scale))
+					d := kernels.F16ToF32(f32ToF16(m.Scale))
 					if d == 0 || math.IsInf(float64(d), 0) {
 						d = 1
 					}
@@ -323,7 +324,7 @@ func newWriter(src *Source, opts Options) (*gguf.Writer, int64, error) {
 // f16Exact reports whether x is a finite, non-zero F16 value.
 func f16Exact(x float32) bool {
 	h := f32ToF16(x)
-	return h&0x7c00 != 0x7c00 && h&0x7fff != 0 && f16ToF32(h) == x
+	return h&0x7c00 != 0x7c00 && h&0x7fff != 0 && kernels.F16ToF32(h) == x
 }
 
 // fitVocab makes the vocabulary exactly n tokens long: empty entries and

@@ -16,6 +16,7 @@ import (
 	"math"
 
 	"github.com/org/bitnet/internal/gguf"
+	"github.com/org/bitnet/internal/kernels"
 )
 
 // QK is the number of weights in one I2_S block.
@@ -55,7 +56,7 @@ func FromGGUF(typ gguf.TensorType, data []byte, rows, k int) (*Matrix, error) {
 			case gguf.F32:
 				w[i] = math.Float32frombits(le.Uint32(data[4*i:]))
 			case gguf.F16:
-				w[i] = f16ToF32(le.Uint16(data[2*i:]))
+				w[i] = kernels.F16ToF32(le.Uint16(data[2*i:]))
 			default:
 				w[i] = math.Float32frombits(uint32(le.Uint16(data[2*i:])) << 16)
 			}
@@ -182,7 +183,7 @@ func fromTQ(data []byte, rows, k, blockBytes int, decode func(dst, blk []byte) u
 	uniform := true
 	for i := 0; i < nb; i++ {
 		d := decode(m.Data[i*64:(i+1)*64], data[i*blockBytes:(i+1)*blockBytes])
-		scales[i] = f16ToF32(d)
+		scales[i] = kernels.F16ToF32(d)
 		if math.IsNaN(float64(scales[i])) || math.IsInf(float64(scales[i]), 0) {
 			return nil, fmt.Errorf("%w: block %d has scale %v", ErrFormat, i, scales[i])
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/org/bitnet/internal/gguf"
+	"github.com/org/bitnet/internal/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -197,7 +198,7 @@ func refTQ(t *testing.T, data []byte, rows, k int, tq1 bool) (codes []byte, scal
 				c[i] = 1
 			}
 		}
-		scales = append(scales, f16ToF32(binary.LittleEndian.Uint16(blk[bb-2:])))
+		scales = append(scales, kernels.F16ToF32(binary.LittleEndian.Uint16(blk[bb-2:])))
 	}
 	return codes, scales
 }
