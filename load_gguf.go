@@ -92,24 +92,10 @@ func modelFromGGUF(name string, f *gguf.File, r *residency) (*Model, error) {
 		return nil, fmt.Errorf("%w (in %s)", err, name)
 	}
 	m.tok = tok
-	m.info = ModelInfo{
-		Architecture:   arch,
-		Format:         "gguf",
-		WeightType:     tl.ternaryType,
-		EmbeddingType:  tl.embedType,
-		Activation:     c.act.String(),
-		Hidden:         c.dim,
-		Layers:         c.layers,
-		Heads:          c.heads,
-		KVHeads:        c.kvHeads,
-		HeadDim:        c.headDim,
-		FFN:            c.ffn,
-		VocabSize:      m.cfg.vocab,
-		ContextLength:  c.ctx,
-		RopeTheta:      c.ropeTheta,
-		Parameters:     tl.params,
-		TiedEmbeddings: !untied,
-	}
+	m.info = m.cfg.info()
+	m.info.Format = "gguf"
+	m.info.WeightType, m.info.EmbeddingType = tl.ternaryType, tl.embedType
+	m.info.Parameters, m.info.TiedEmbeddings = tl.params, !untied
 	m.info.Name, _ = f.GetString("general.name")
 	return m, nil
 }

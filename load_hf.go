@@ -115,25 +115,10 @@ func modelFromSource(src *convert.Source, r *residency) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.info = ModelInfo{
-		Architecture:   src.Arch,
-		Name:           src.Name,
-		Format:         src.Format,
-		WeightType:     src.WeightType,
-		EmbeddingType:  src.EmbeddingType,
-		Activation:     c.act.String(),
-		Hidden:         c.dim,
-		Layers:         c.layers,
-		Heads:          c.heads,
-		KVHeads:        c.kvHeads,
-		HeadDim:        c.headDim,
-		FFN:            c.ffn,
-		VocabSize:      c.vocab,
-		ContextLength:  c.ctx,
-		RopeTheta:      c.ropeTheta,
-		Parameters:     src.Parameters(),
-		TiedEmbeddings: src.Tied,
-	}
+	m.info = c.info()
+	m.info.Name, m.info.Format = src.Name, src.Format
+	m.info.WeightType, m.info.EmbeddingType = src.WeightType, src.EmbeddingType
+	m.info.Parameters, m.info.TiedEmbeddings = src.Parameters(), src.Tied
 	return m, nil
 }
 

@@ -50,6 +50,24 @@ type config struct {
 func (c *config) qDim() int  { return c.heads * c.headDim }
 func (c *config) kvDim() int { return c.kvHeads * c.headDim }
 
+// info returns the ModelInfo fields that the hyper-parameters fix; the
+// loaders add what depends on the file.
+func (c *config) info() ModelInfo {
+	return ModelInfo{
+		Architecture:  c.arch,
+		Activation:    c.act.String(),
+		Hidden:        c.dim,
+		Layers:        c.layers,
+		Heads:         c.heads,
+		KVHeads:       c.kvHeads,
+		HeadDim:       c.headDim,
+		FFN:           c.ffn,
+		VocabSize:     c.vocab,
+		ContextLength: c.ctx,
+		RopeTheta:     c.ropeTheta,
+	}
+}
+
 // layer holds one transformer block's weights.
 type layer struct {
 	attnNorm    []float32 // [dim]
@@ -201,7 +219,7 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 		rmsNorm(s.att[:n*qDim], s.att[:n*qDim], ly.attnSubNorm, c.eps)
 		s.actQ.quantize(s.att[:n*qDim], n)
 		s.lin.apply(pool, s.actQ, s.acc, [3]*bitLinear{&ly.o}, [3][]float32{s.proj[:n*dim]}, 1)
-		addInPlace(x, s.proj[:n*dim])
+		kernels.Add(x, s.proj[:n*dim])
 
 		// Feed-forward: down(subnorm(act(gate·f) ⊙ (up·f))).
 		rmsNorm(s.xb[:n*dim], x, ly.ffnNorm, c.eps)
@@ -211,7 +229,7 @@ func (m *Model) forward(ctx context.Context, s *runState, cache *kvCache, tokens
 		rmsNorm(s.g[:n*ffn], s.g[:n*ffn], ly.ffnSubNorm, c.eps)
 		s.actFFN.quantize(s.g[:n*ffn], n)
 		s.lin.apply(pool, s.actFFN, s.acc, [3]*bitLinear{&ly.down}, [3][]float32{s.proj[:n*dim]}, 1)
-		addInPlace(x, s.proj[:n*dim])
+		kernels.Add(x, s.proj[:n*dim])
 	}
 	cache.n = pos0 + n
 
@@ -239,8 +257,6 @@ func rmsNorm(out, x, w []float32, eps float32) {
 		kernels.ScaleMul(out[i:i+d:i+d], xi, w, r)
 	}
 }
-
-func addInPlace(x, y []float32) { kernels.Add(x, y) }
 
 // gateActivation sets g = act(g) ⊙ u.
 func gateActivation(g, u []float32, act activation) {
@@ -412,7 +428,7 @@ func (fm *floatMatrix) quantizeInt8(pool *parallel.Pool, r *residency) error {
 			q.q8Scale[r], q.q8Sum[r] = kernels.QuantizeRowI8(q.q8[r*fm.cols:(r+1)*fm.cols], row)
 			if done := r + 1; done%1024 == 0 || done == hi {
 				start := max(lo, done-1024)
-				mmap.Release(src[start*rowBytes : done*rowBytes])
+				mmap.ReleaseMapped(src[start*rowBytes : done*rowBytes])
 			}
 		}
 	})

@@ -139,13 +139,12 @@ func sameData(a, b *floatMatrix) bool {
 
 // setBytes points the matrix, in its current element type, at data.
 func (fm *floatMatrix) setBytes(data []byte) {
-	p := unsafe.Pointer(unsafe.SliceData(data))
 	switch {
 	case fm.f16 != nil:
-		fm.f16 = unsafe.Slice((*uint16)(p), len(data)/2)
+		fm.f16 = unsafeSlice[uint16](data)
 	case fm.bf16 != nil:
-		fm.bf16 = unsafe.Slice((*uint16)(p), len(data)/2)
+		fm.bf16 = unsafeSlice[uint16](data)
 	default:
-		fm.f32 = unsafe.Slice((*float32)(p), len(data)/4)
+		fm.f32 = unsafeSlice[float32](data)
 	}
 }

@@ -203,7 +203,7 @@ func dotRowsF32(dst []float32, w []float32, x []float32) {
 }
 
 func weightedSumF32(out, a, v []float32, stride int) {
-	if useAVX2 && len(out)&7 == 0 && len(out) > 0 && len(out) <= 64 {
+	if useAVX2 { // WeightedSumF32 passes chunks of 8 to 64 columns
 		weightedSumF32AVX2(out, a, v, stride)
 		return
 	}

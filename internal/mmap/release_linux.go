@@ -25,23 +25,27 @@ const madvPageout = 21
 // lose the data, so the kernel is only asked to page it out
 // (MADV_PAGEOUT), which never loses anything.
 func Release(data []byte) {
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
-	lo := 0
-	if r := int(start % uintptr(pageSize)); r != 0 {
-		lo = pageSize - r
-	}
-	if len(data) <= lo {
-		return
-	}
-	hi := lo + (len(data)-lo)/pageSize*pageSize
+	lo, hi := wholePages(data)
 	if hi <= lo {
 		return
 	}
 	advice := madvPageout
-	if fileMapped(start+uintptr(lo), start+uintptr(hi)) {
+	if fileMapped(lo, hi) {
 		advice = syscall.MADV_DONTNEED
 	}
-	syscall.Madvise(data[lo:hi], advice)
+	madvise(lo, hi, advice)
+}
+
+// wholePages returns the bounds of the whole pages inside data.
+func wholePages(data []byte) (lo, hi uintptr) {
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	ps := uintptr(pageSize)
+	return (start + ps - 1) &^ (ps - 1), (start + uintptr(len(data))) &^ (ps - 1)
+}
+
+// madvise gives advice on the pages [lo, hi).
+func madvise(lo, hi uintptr, advice int) {
+	syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, uintptr(advice))
 }
 
 // ReleaseAround gives back the pages within 2 MiB of data (the largest
@@ -64,7 +68,7 @@ func ReleaseAround(data []byte) {
 	if hi <= lo {
 		return
 	}
-	syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, syscall.MADV_DONTNEED)
+	madvise(lo, hi, syscall.MADV_DONTNEED)
 }
 
 // fileMapped reports whether [lo, hi) lies inside one file-backed mapping.
@@ -116,14 +120,11 @@ func adviseHuge(mem []byte) { syscall.Madvise(mem, madvHugepage) }
 // ReleaseMapped gives back the whole pages inside data when data lies in a
 // file mapping, as Release does; it does nothing to other memory.
 func ReleaseMapped(data []byte) {
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
-	ps := uintptr(pageSize)
-	lo := (start + ps - 1) &^ (ps - 1)
-	hi := (start + uintptr(len(data))) &^ (ps - 1)
+	lo, hi := wholePages(data)
 	if hi <= lo || !fileMapped(lo, hi) {
 		return
 	}
-	syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, syscall.MADV_DONTNEED)
+	madvise(lo, hi, syscall.MADV_DONTNEED)
 }
 
 // madvNoHugepage is Linux's MADV_NOHUGEPAGE.
